@@ -1,0 +1,268 @@
+// futura/detail/shared_state.hpp: the one core every future, promise, executor and token
+// is built on.
+//
+// A shared state is one allocation: a 32-bit state word, a reference count, the done list
+// and the payload. The state word holds the status and two flags:
+//
+//      bits 0-2: status    bit 3: locked    bit 4: has_nodes (the done list is not empty)
+//
+//                 set_running_or_notify_cancel()
+//      +---------+ ----------------------------> +---------+
+//      | pending |                               | running |
+//      +---------+                               +---------+
+//        |  |  cancel()          set_result() /   |  |  cancel() + interrupt hook, then
+//        |  |                   set_exception()   |  |  the producer completes cancelled
+//        |  v                                     v  v
+//        | +-----------+                  +----------+----------+
+//        | | cancelled |                  |  value   |  error   |
+//        | +-----------+                  +----------+----------+
+//        +--------------------------------------^  (finished: status >= value)
+//
+// Every transition out of pending/running takes the lock bit with one CAS, writes the
+// payload, then publishes the final status with one release store that also drops the lock
+// and detaches the done list, whose nodes then run outside the lock in registration order.
+// Readers never lock: an acquire load that sees a finished status sees the payload. The
+// lock also guards the done list, so add/remove of a callback or a blocked thread is
+// serialised with completion and no node is ever lost or run twice. Nothing here takes a
+// mutex: blocked threads park on a node of their own, so a future nobody blocks on never
+// touches the kernel.
+#ifndef FUTURA_DETAIL_SHARED_STATE_HPP
+#define FUTURA_DETAIL_SHARED_STATE_HPP
+
+#include <futura/errors.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <iosfwd>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+namespace futura {
+
+/// Where a future is in its life (Python's PENDING, RUNNING, CANCELLED, FINISHED).
+enum class future_state : unsigned char { pending, running, cancelled, finished };
+
+/// Identifies a callback for `remove_done_callback`.
+using callback_id = std::uint64_t;
+
+namespace detail {
+
+enum status : std::uint32_t { pending = 0, running = 1, value = 2, error = 3, cancelled = 4 };
+inline constexpr std::uint32_t status_mask = 7;
+inline constexpr std::uint32_t locked_bit = 8;
+inline constexpr std::uint32_t has_nodes_bit = 16;
+
+constexpr bool is_done(std::uint32_t w) noexcept { return (w & status_mask) >= value; }
+
+class state_base;
+
+/// A link in the done list: a callback, a blocked thread, an awaiting coroutine. The owner
+/// of the memory decides: callback nodes free themselves, waiter nodes live on a stack.
+struct node {
+  node* next = nullptr;
+  node* prev = nullptr;
+  /// Runs once: with the state when the future completes, or with nullptr when the node is
+  /// discarded unrun (removed, or the state dies pending); then it must only free itself.
+  void (*complete)(node*, state_base*) noexcept = nullptr;
+  callback_id id = 0;
+};
+
+/// Spin briefly, then yield: the lock is only ever held for a few instructions (or one
+/// payload move), but on two cores its holder may be preempted.
+struct backoff {
+  unsigned n = 0;
+  void pause() noexcept;
+};
+
+/// Everything that does not depend on T, compiled once in src/.
+class state_base {
+ public:
+  state_base() noexcept = default;
+  state_base(state_base const&) = delete;
+  state_base& operator=(state_base const&) = delete;
+
+  // Handles. May call from any thread.
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+  }
+
+  // Observers. May call from any thread; never block.
+  std::uint32_t status() const noexcept {
+    return word_.load(std::memory_order_acquire) & status_mask;
+  }
+  bool done() const noexcept { return is_done(word_.load(std::memory_order_acquire)); }
+  future_state state() const noexcept;
+
+  // Transitions. May call from any thread.
+  bool cancel(std::string_view msg);
+  bool set_running_or_notify_cancel();
+  bool try_set_exception(std::exception_ptr e);
+  void set_exception(std::exception_ptr e);
+  /// Completes with broken_promise unless already done: the producer is gone.
+  void abandon() noexcept;
+
+  // Waiting. Blocks the calling thread until done, or until the deadline (false).
+  void wait() const;
+  bool wait_until(std::chrono::steady_clock::time_point deadline) const;
+
+  // The done list. add_node runs `n` at once (returns false) if already done.
+  bool add_node(node* n);
+  /// Unlinks `n` if the future is still pending (true); false if it completed, in which
+  /// case `n` has run or is about to.
+  bool remove_node(node* n);
+  std::size_t remove_callback(callback_id id);
+  callback_id next_callback_id() noexcept {
+    return next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
+  // Reading a finished state.
+  std::exception_ptr const& stored_exception() const noexcept { return error_; }
+  [[noreturn]] void rethrow_error() const;  // error or cancelled
+  std::exception_ptr exception_or_null() const;
+  void mark_retrieved() const noexcept { retrieved_.store(true, std::memory_order_relaxed); }
+
+  /// Python's repr: "<Future at 0x... state=finished returned int>".
+  void write_repr(std::ostream& os) const;
+  std::string repr() const;
+  [[noreturn]] void throw_already_done() const;
+
+ protected:
+  virtual ~state_base();
+  virtual void destroy() noexcept = 0;
+  virtual std::type_info const& value_type() const noexcept = 0;
+
+  /// Takes the lock if the state is still pending or running; returns the locked word in
+  /// `w`. False if it is already done (nothing locked).
+  bool try_lock_pending(std::uint32_t& w) noexcept {
+    w = word_.load(std::memory_order_relaxed);
+    for (backoff b;;) {
+      if (is_done(w)) return false;
+      if (!(w & locked_bit)) {
+        if (word_.compare_exchange_weak(w, w | locked_bit, std::memory_order_acquire,
+                                        std::memory_order_relaxed))
+          return w |= locked_bit, true;
+        continue;
+      }
+      b.pause();
+      w = word_.load(std::memory_order_relaxed);
+    }
+  }
+  /// Takes the lock whatever the status; returns the word as it was, lock bit set.
+  std::uint32_t lock() noexcept;
+  void unlock(std::uint32_t w) noexcept {
+    word_.store(w & ~locked_bit, std::memory_order_release);
+  }
+  /// From locked pending/running to `final_status`: publishes, then runs the done list.
+  void publish(std::uint32_t w, std::uint32_t final_status) noexcept {
+    node* list = nullptr;
+    if (w & has_nodes_bit) list = std::exchange(head_, nullptr), tail_ = nullptr;
+    word_.store(final_status, std::memory_order_release);
+    if (list) run_nodes(list);
+  }
+  /// The payload is being destroyed: reports an exception nobody retrieved, discards any
+  /// node still listed (a future dropped pending).
+  void on_destroy() noexcept;
+
+  std::exception_ptr error_;  // error, or cancelled with a message
+
+ private:
+  void run_nodes(node* list) noexcept;
+
+  std::atomic<std::uint32_t> word_{pending};
+  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<callback_id> next_id_{0};
+  mutable std::atomic<bool> retrieved_{false};
+  node* head_ = nullptr;  // guarded by the lock bit
+  node* tail_ = nullptr;
+};
+
+/// How T is stored: void as an empty tag, references as pointers.
+template <class T>
+struct storage {
+  using type = T;
+  static T& get(type& v) noexcept { return v; }
+};
+template <class T>
+struct storage<T&> {
+  using type = T*;
+  static T& get(type& v) noexcept { return *v; }
+};
+template <>
+struct storage<void> {
+  struct type {};
+  static void get(type&) noexcept {}
+};
+
+template <class T>
+using result_ref_t = std::conditional_t<std::is_void_v<T>, void, std::add_lvalue_reference_t<T>>;
+
+template <class T>
+class state final : public state_base {
+  using stored = typename storage<T>::type;
+
+ public:
+  state() noexcept {}
+
+  /// Stores the value unless already done (false). May call from any thread.
+  template <class... A>
+  bool try_set_value(A&&... a) {
+    std::uint32_t w;
+    if (!try_lock_pending(w)) return false;
+    try {
+      if constexpr (std::is_reference_v<T>)
+        ::new (static_cast<void*>(&value_)) stored(std::addressof(a)...);
+      else
+        ::new (static_cast<void*>(&value_)) stored(std::forward<A>(a)...);
+    } catch (...) {
+      unlock(w);
+      throw;
+    }
+    publish(w, value);
+    return true;
+  }
+  template <class... A>
+  void set_value(A&&... a) {
+    if (!try_set_value(std::forward<A>(a)...)) throw_already_done();
+  }
+
+  /// The value of a finished state, else rethrows its error or cancellation.
+  result_ref_t<T> get() {
+    if (status() != value) rethrow_error();
+    return storage<T>::get(value_);
+  }
+
+  static state* create() { return new state; }
+
+ private:
+  ~state() override {}
+  void destroy() noexcept override {
+    on_destroy();
+    if (status() == value) value_.~stored();
+    delete this;
+  }
+  std::type_info const& value_type() const noexcept override { return typeid(T); }
+
+  union {
+    stored value_;
+  };
+};
+
+/// The blocking, loop-independent part of reading a state: waits, then reads.
+template <class T>
+result_ref_t<T> wait_get(state<T>& s) {
+  if (!s.done()) s.wait();
+  return s.get();
+}
+
+}  // namespace detail
+}  // namespace futura
+
+#endif

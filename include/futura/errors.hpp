@@ -1,0 +1,76 @@
+// futura/errors.hpp: the exceptions futura throws, and where callback errors go.
+#ifndef FUTURA_ERRORS_HPP
+#define FUTURA_ERRORS_HPP
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace futura {
+
+/// Base of every futura exception (Python's concurrent.futures.Error).
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The future was cancelled (CancelledError). `what()` carries the cancel message, if any.
+class cancelled_error : public error {
+ public:
+  cancelled_error() : error("cancelled") {}
+  explicit cancelled_error(std::string const& msg) : error(msg.empty() ? "cancelled" : msg) {}
+};
+
+/// A timed wait ran out (TimeoutError).
+class timeout_error : public error {
+ public:
+  timeout_error() : error("timed out") {}
+  explicit timeout_error(std::string const& msg) : error(msg) {}
+};
+
+/// An operation is not allowed in the future's current state (InvalidStateError).
+class invalid_state_error : public error {
+ public:
+  using error::error;
+};
+
+/// The executor can no longer run work (BrokenExecutor, also "after shutdown").
+class broken_executor : public error {
+ public:
+  using error::error;
+};
+
+/// A thread pool whose initializer failed (BrokenThreadPool).
+class broken_thread_pool : public broken_executor {
+ public:
+  broken_thread_pool()
+      : broken_executor("A thread initializer failed, the thread pool is not usable anymore") {}
+  using broken_executor::broken_executor;
+};
+
+/// The producer went away without completing the future: a dropped promise, a handler
+/// destroyed without being called, an executor destroyed with the work still queued.
+class broken_promise : public error {
+ public:
+  broken_promise() : error("broken promise: the producer was destroyed without a result") {}
+  using error::error;
+};
+
+/// Receives what futura cannot throw: a callback that threw, an exception never retrieved,
+/// a failing thread initializer. `what` is Python's log line, e.g.
+/// "exception calling callback for <Future at 0x... state=finished returned int>".
+using callback_error_handler = void (*)(std::exception_ptr, std::string_view what);
+
+/// Installs `h` (nullptr restores the default, one line on stderr) and returns the previous
+/// handler. Thread-safe; the handler itself may be called from any thread, concurrently.
+callback_error_handler set_callback_error_handler(callback_error_handler h) noexcept;
+
+namespace detail {
+/// Calls the installed handler; never throws.
+void report_error(std::exception_ptr e, std::string_view what) noexcept;
+}  // namespace detail
+
+}  // namespace futura
+
+#endif

@@ -1,0 +1,256 @@
+// futura/future.hpp: futura::future<T>, Python's Future for threads and event loops alike.
+#ifndef FUTURA_FUTURE_HPP
+#define FUTURA_FUTURE_HPP
+
+#include <futura/detail/shared_state.hpp>
+#include <futura/errors.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <ostream>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace futura {
+
+template <class T>
+class promise;
+template <class T>
+class future;
+
+namespace detail {
+template <class T>
+future<T> adopt(state<T>* s) noexcept;
+template <class T>
+state<T>* state_of(future<T> const& f) noexcept;
+
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(std::chrono::time_point<Clock, Duration> t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>)
+    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+  else
+    return std::chrono::steady_clock::now() +
+           std::chrono::ceil<std::chrono::steady_clock::duration>(t - Clock::now());
+}
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
+  auto const now = std::chrono::steady_clock::now();
+  if (d <= d.zero()) return now;  // a negative timeout acts like 0, as in Python
+  auto const left = std::chrono::steady_clock::time_point::max() - now;
+  if (d >= left) return std::chrono::steady_clock::time_point::max();
+  return now + std::chrono::ceil<std::chrono::steady_clock::duration>(d);
+}
+}  // namespace detail
+
+/// A copyable handle to one shared state: every copy is the same future. Thread-safe: any
+/// thread may wait on, complete, cancel or add callbacks to it.
+///
+/// \code
+/// futura::promise<int> p;
+/// futura::future<int> f = p.get_future();
+/// f.add_done_callback([](futura::future<int> const& d) { std::cout << d.result(); });
+/// p.set_result(42);
+/// \endcode
+template <class T>
+class future {
+  static_assert(!std::is_array_v<T> && (std::is_void_v<T> || std::is_reference_v<T> ||
+                                        std::is_destructible_v<T>),
+                "future<T> needs a destructible T, a reference or void");
+
+ public:
+  using value_type = T;
+  /// What result() gives: T& (the value stays in the shared state), or void.
+  using result_reference = detail::result_ref_t<T>;
+
+  /// An empty handle; only valid(), assignment and destruction are allowed on it.
+  future() noexcept = default;
+  future(future const& o) noexcept : s_(o.s_) {
+    if (s_) s_->add_ref();
+  }
+  future(future&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  future& operator=(future o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~future() {
+    if (s_) s_->release();
+  }
+
+  bool valid() const noexcept { return s_ != nullptr; }
+
+  future_state state() const { return checked().state(); }
+  bool done() const { return checked().done(); }
+  bool cancelled() const { return checked().status() == detail::cancelled; }
+  bool running() const { return checked().status() == detail::running; }
+
+  /// Blocks until done; returns the value, rethrows the stored exception, or throws
+  /// cancelled_error.
+  result_reference result() const { return detail::wait_get(checked()); }
+  /// As result(), but throws timeout_error if not done within `timeout` (<= 0: not at all).
+  template <class Rep, class Period>
+  result_reference result(std::chrono::duration<Rep, Period> timeout) const {
+    wait_until(detail::deadline_after(timeout));
+    return s_->get();
+  }
+
+  /// Blocks until done; the stored exception, or nullptr after a value. Throws
+  /// cancelled_error if cancelled.
+  std::exception_ptr exception() const {
+    checked().wait();
+    return s_->exception_or_null();
+  }
+  template <class Rep, class Period>
+  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    wait_until(detail::deadline_after(timeout));
+    return s_->exception_or_null();
+  }
+
+  /// Blocks until done, without reading the outcome. Returns false on timeout.
+  void wait() const { checked().wait(); }
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return checked().wait_until(detail::deadline_after(timeout));
+  }
+
+  /// Pending: cancels (true). Cancelled already: true. Finished: false. Running: true only
+  /// if the producer can be interrupted. `msg` becomes the cancelled_error's what().
+  bool cancel(std::string_view msg = {}) const { return checked().cancel(msg); }
+
+  /// Pending → running (true); cancelled → false; otherwise invalid_state_error.
+  bool set_running_or_notify_cancel() const { return checked().set_running_or_notify_cancel(); }
+
+  /// Completes the future. Throws invalid_state_error if it is already done.
+  template <class... A>
+  void set_result(A&&... a) const {
+    checked().set_value(std::forward<A>(a)...);
+  }
+  void set_exception(std::exception_ptr e) const { checked().set_exception(std::move(e)); }
+  template <class E>
+    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
+  void set_exception(E&& e) const {
+    set_exception(std::make_exception_ptr(std::forward<E>(e)));
+  }
+
+  /// Runs `f(future const&)` (or `f()`) once the future is done, in registration order:
+  /// inline in the completing thread, or at once in this thread if already done. A throwing
+  /// callback is reported through set_callback_error_handler; the others still run.
+  template <class F>
+  callback_id add_done_callback(F&& f) const;
+  /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
+  std::size_t remove_done_callback(callback_id id) const {
+    return checked().remove_callback(id);
+  }
+
+  friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
+  friend std::ostream& operator<<(std::ostream& os, future const& f) {
+    if (!f.s_) return os << "<Future empty>";
+    f.s_->write_repr(os);
+    return os;
+  }
+  std::size_t hash() const noexcept { return std::hash<void const*>{}(s_); }
+
+ private:
+  friend future detail::adopt<T>(detail::state<T>*) noexcept;
+  friend detail::state<T>* detail::state_of<T>(future const&) noexcept;
+  explicit future(detail::state<T>* s) noexcept : s_(s) {}
+
+  detail::state<T>& checked() const {
+    if (!s_) throw invalid_state_error("future has no state");
+    return *s_;
+  }
+  void wait_until(std::chrono::steady_clock::time_point deadline) const {
+    if (!checked().wait_until(deadline)) throw timeout_error();
+  }
+
+  detail::state<T>* s_ = nullptr;
+};
+
+/// A new pending future that no producer owns: complete it with set_result/set_exception
+/// (Python's `Future()`). For one bound to an event loop, see create_future(executor).
+template <class T>
+future<T> create_future() {
+  return detail::adopt(detail::state<T>::create());
+}
+
+namespace detail {
+
+template <class T>
+future<T> adopt(state<T>* s) noexcept {
+  return future<T>(s);
+}
+template <class T>
+state<T>* state_of(future<T> const& f) noexcept {
+  return f.s_;
+}
+
+/// Invokes a done callback with the future, or with nothing if it takes nothing.
+template <class T, class F>
+void invoke_callback(F& f, state<T>& s) {
+  if constexpr (std::is_invocable_v<F&, future<T> const&>) {
+    s.add_ref();
+    future<T> const handle = adopt(&s);
+    std::invoke(f, handle);
+  } else {
+    std::invoke(f);
+  }
+}
+
+void report_callback_error(state_base& s) noexcept;  // with std::current_exception()
+
+template <class T, class F>
+struct callback_node final : node {
+  explicit callback_node(F&& fn) : f(std::move(fn)) { complete = &run; }
+  template <class G>
+  explicit callback_node(G const& fn) : f(fn) {
+    complete = &run;
+  }
+  static void run(node* n, state_base* s) noexcept {
+    auto* self = static_cast<callback_node*>(n);
+    if (s) {
+      try {
+        invoke_callback<T>(self->f, static_cast<state<T>&>(*s));
+      } catch (...) {
+        report_callback_error(*s);
+      }
+    }
+    delete self;
+  }
+  F f;
+};
+
+}  // namespace detail
+
+template <class T>
+template <class F>
+callback_id future<T>::add_done_callback(F&& f) const {
+  using fn_t = std::decay_t<F>;
+  static_assert(std::is_invocable_v<fn_t&, future const&> || std::is_invocable_v<fn_t&>,
+                "a done callback takes the future (by const&) or nothing");
+  auto& s = checked();
+  if (!s.done()) {
+    auto* n = new detail::callback_node<T, fn_t>(std::forward<F>(f));
+    n->id = s.next_callback_id();
+    auto const id = n->id;
+    s.add_node(n);  // runs it at once if the future completed meanwhile
+    return id;
+  }
+  fn_t fn(std::forward<F>(f));
+  try {
+    detail::invoke_callback<T>(fn, s);
+  } catch (...) {
+    detail::report_callback_error(s);
+  }
+  return s.next_callback_id();
+}
+
+}  // namespace futura
+
+template <class T>
+struct std::hash<futura::future<T>> {
+  std::size_t operator()(futura::future<T> const& f) const noexcept { return f.hash(); }
+};
+
+#endif

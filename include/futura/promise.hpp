@@ -1,0 +1,82 @@
+// futura/promise.hpp: the producer end of a future, which notices being dropped.
+#ifndef FUTURA_PROMISE_HPP
+#define FUTURA_PROMISE_HPP
+
+#include <futura/future.hpp>
+
+#include <exception>
+#include <utility>
+
+namespace futura {
+
+/// The producer-only end of a future. Move-only; destroying it before the future is done
+/// completes the future with broken_promise, so nobody waits forever.
+///
+/// \code
+/// futura::promise<int> p;
+/// auto f = p.get_future();
+/// std::thread([p = std::move(p)]() mutable { p.set_result(42); }).detach();
+/// int v = f.result();
+/// \endcode
+template <class T>
+class promise {
+ public:
+  promise() : s_(detail::state<T>::create()) {}
+  promise(promise&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  promise& operator=(promise&& o) noexcept {
+    promise(std::move(o)).swap(*this);
+    return *this;
+  }
+  ~promise() {
+    if (s_) {
+      s_->abandon();
+      s_->release();
+    }
+  }
+  void swap(promise& o) noexcept { std::swap(s_, o.s_); }
+
+  /// Another handle to the same future; may be called any number of times.
+  future<T> get_future() const {
+    checked().add_ref();
+    return detail::adopt(s_);
+  }
+
+  /// Pending → running (true); cancelled → false (do not start the work).
+  bool set_running_or_notify_cancel() const { return checked().set_running_or_notify_cancel(); }
+  /// True once the future is done, whoever completed it (e.g. a consumer's cancel()).
+  bool done() const { return checked().done(); }
+  bool cancelled() const { return checked().status() == detail::cancelled; }
+
+  /// Completes the future; invalid_state_error if it is already done (first value kept).
+  template <class... A>
+  void set_result(A&&... a) const {
+    checked().set_value(std::forward<A>(a)...);
+  }
+  void set_exception(std::exception_ptr e) const { checked().set_exception(std::move(e)); }
+  template <class E>
+    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
+  void set_exception(E&& e) const {
+    set_exception(std::make_exception_ptr(std::forward<E>(e)));
+  }
+
+  /// As set_result/set_exception, but false instead of throwing when already done: for
+  /// producers whose future may have been cancelled meanwhile.
+  template <class... A>
+  bool try_set_result(A&&... a) const {
+    return checked().try_set_value(std::forward<A>(a)...);
+  }
+  bool try_set_exception(std::exception_ptr e) const {
+    return checked().try_set_exception(std::move(e));
+  }
+
+ private:
+  detail::state<T>& checked() const {
+    if (!s_) throw invalid_state_error("promise has no state (moved from)");
+    return *s_;
+  }
+  detail::state<T>* s_;
+};
+
+}  // namespace futura
+
+#endif

@@ -1,0 +1,323 @@
+// The non-template half of the shared state, and error reporting.
+#include <futura/detail/shared_state.hpp>
+#include <futura/errors.hpp>
+
+#include <boost/core/demangle.hpp>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace futura {
+namespace {
+
+void default_handler(std::exception_ptr e, std::string_view what) noexcept {
+  std::string line = "futura: ";
+  line.append(what);
+  if (e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (std::exception const& x) {
+      line.append(": ").append(boost::core::demangle(typeid(x).name())).append(": ");
+      line.append(x.what());
+    } catch (...) {
+      line.append(": unknown exception");
+    }
+  }
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), stderr);  // one write: lines never tear
+}
+
+std::atomic<callback_error_handler> g_handler{&default_handler};
+
+}  // namespace
+
+callback_error_handler set_callback_error_handler(callback_error_handler h) noexcept {
+  auto old = g_handler.exchange(h ? h : &default_handler);
+  return old == &default_handler ? nullptr : old;
+}
+
+namespace detail {
+
+void report_error(std::exception_ptr e, std::string_view what) noexcept {
+  try {
+    g_handler.load()(std::move(e), what);
+  } catch (...) {
+    // A handler that throws has nowhere left to report to.
+  }
+}
+
+void report_callback_error(state_base& s) noexcept {
+  auto e = std::current_exception();
+  try {
+    report_error(e, "exception calling callback for " + s.repr());
+  } catch (...) {  // std::bad_alloc building the line
+    report_error(e, "exception calling callback");
+  }
+}
+
+void backoff::pause() noexcept {
+  if (++n < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  } else {
+    std::this_thread::yield();
+  }
+}
+
+state_base::~state_base() = default;
+
+future_state state_base::state() const noexcept {
+  switch (status()) {
+    case pending: return future_state::pending;
+    case running: return future_state::running;
+    case cancelled: return future_state::cancelled;
+    default: return future_state::finished;
+  }
+}
+
+std::uint32_t state_base::lock() noexcept {
+  auto w = word_.load(std::memory_order_relaxed);
+  for (backoff b;;) {
+    if (!(w & locked_bit)) {
+      if (word_.compare_exchange_weak(w, w | locked_bit, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return w | locked_bit;
+      continue;
+    }
+    b.pause();
+    w = word_.load(std::memory_order_relaxed);
+  }
+}
+
+void state_base::run_nodes(node* list) noexcept {
+  while (list) {
+    node* const next = list->next;  // the node may free itself
+    list->complete(list, this);
+    list = next;
+  }
+}
+
+bool state_base::cancel(std::string_view msg) {
+  auto const s = status();
+  if (s == cancelled) return true;
+  if (s != pending) return false;  // finished; running has no interrupt hook here
+  // Build the message outside the lock: it allocates.
+  std::exception_ptr why = msg.empty() ? nullptr
+                                       : std::make_exception_ptr(cancelled_error(std::string(msg)));
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return status() == cancelled;
+  if ((w & status_mask) != pending) {
+    unlock(w);
+    return false;
+  }
+  error_ = std::move(why);
+  publish(w, cancelled);
+  return true;
+}
+
+bool state_base::set_running_or_notify_cancel() {
+  auto const w = lock();
+  switch (w & status_mask) {
+    case pending: unlock((w & ~status_mask) | running); return true;
+    case cancelled: unlock(w); return false;
+    default: unlock(w); break;
+  }
+  throw invalid_state_error("Future in unexpected state: " + repr());
+}
+
+bool state_base::try_set_exception(std::exception_ptr e) {
+  if (!e) throw std::invalid_argument("set_exception: null exception_ptr");
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  error_ = std::move(e);
+  publish(w, error);
+  return true;
+}
+
+void state_base::set_exception(std::exception_ptr e) {
+  if (!try_set_exception(std::move(e))) throw_already_done();
+}
+
+void state_base::abandon() noexcept {
+  if (done()) return;
+  // The caller is the last handle and nothing waits: nobody could ever observe the loss.
+  if (refs_.load(std::memory_order_acquire) == 1 &&
+      !(word_.load(std::memory_order_acquire) & has_nodes_bit))
+    return;
+  try {
+    try_set_exception(std::make_exception_ptr(broken_promise()));
+  } catch (...) {  // bad_alloc: still never leave a waiter hanging
+    std::uint32_t w;
+    if (try_lock_pending(w)) publish(w, cancelled);
+  }
+}
+
+namespace {
+/// A thread blocked in result()/wait(): a node on its own stack.
+struct blocked_thread final : node {
+  blocked_thread() { complete = &wake; }
+  static void wake(node* n, state_base*) noexcept {
+    auto* self = static_cast<blocked_thread*>(n);
+    std::lock_guard lk(self->m);  // notify under the lock: the waiter may return at once
+    self->woken = true;
+    self->cv.notify_one();
+  }
+  std::mutex m;
+  std::condition_variable cv;
+  bool woken = false;
+};
+
+/// Most waits on a pool future end within a few microseconds: look a few times before
+/// parking, which costs two syscalls.
+bool spin_until_done(state_base const& s) noexcept {
+  for (int i = 0; i < 128; ++i) {
+    if (s.done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  }
+  return s.done();
+}
+}  // namespace
+
+void state_base::wait() const {
+  wait_until(std::chrono::steady_clock::time_point::max());
+}
+
+bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) const {
+  if (spin_until_done(*this)) return true;
+  if (deadline <= std::chrono::steady_clock::now()) return false;
+  auto& self = const_cast<state_base&>(*this);
+  blocked_thread b;
+  if (!self.add_node(&b)) return true;  // completed meanwhile: b ran already
+  std::unique_lock lk(b.m);
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    b.cv.wait(lk, [&] { return b.woken; });
+    return true;
+  }
+  if (b.cv.wait_until(lk, deadline, [&] { return b.woken; })) return true;
+  lk.unlock();
+  if (self.remove_node(&b)) return false;
+  // Completion detached b before we could: it will wake us, and b must outlive that.
+  lk.lock();
+  b.cv.wait(lk, [&] { return b.woken; });
+  return true;
+}
+
+bool state_base::add_node(node* n) {
+  std::uint32_t w;
+  if (!try_lock_pending(w)) {
+    n->complete(n, this);
+    return false;
+  }
+  n->next = nullptr;
+  n->prev = tail_;
+  if (tail_)
+    tail_->next = n;
+  else
+    head_ = n;
+  tail_ = n;
+  unlock(w | has_nodes_bit);
+  return true;
+}
+
+bool state_base::remove_node(node* n) {
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  (n->prev ? n->prev->next : head_) = n->next;
+  (n->next ? n->next->prev : tail_) = n->prev;
+  unlock(head_ ? w : w & ~has_nodes_bit);
+  return true;
+}
+
+std::size_t state_base::remove_callback(callback_id id) {
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return 0;
+  node* n = head_;
+  while (n && n->id != id) n = n->next;
+  if (!n) {
+    unlock(w);
+    return 0;
+  }
+  (n->prev ? n->prev->next : head_) = n->next;
+  (n->next ? n->next->prev : tail_) = n->prev;
+  unlock(head_ ? w : w & ~has_nodes_bit);
+  n->complete(n, nullptr);  // frees it, unrun
+  return 1;
+}
+
+void state_base::rethrow_error() const {
+  if (status() == cancelled) {
+    if (error_) std::rethrow_exception(error_);
+    throw cancelled_error();
+  }
+  mark_retrieved();
+  std::rethrow_exception(error_);
+}
+
+std::exception_ptr state_base::exception_or_null() const {
+  switch (status()) {
+    case value: return nullptr;
+    case error: mark_retrieved(); return error_;
+    default: rethrow_error();  // cancelled
+  }
+}
+
+void state_base::write_repr(std::ostream& os) const {
+  os << "<Future at " << static_cast<void const*>(this) << " state=";
+  switch (status()) {
+    case pending: os << "pending"; break;
+    case running: os << "running"; break;
+    case cancelled: os << "cancelled"; break;
+    case value: os << "finished returned " << boost::core::demangle(value_type().name()); break;
+    default:
+      os << "finished raised ";
+      try {
+        std::rethrow_exception(error_);
+      } catch (std::exception const& e) {
+        os << boost::core::demangle(typeid(e).name());
+      } catch (...) {
+        os << "unknown exception";
+      }
+  }
+  os << '>';
+}
+
+std::string state_base::repr() const {
+  std::ostringstream os;
+  write_repr(os);
+  return std::move(os).str();
+}
+
+void state_base::throw_already_done() const {
+  char const* const name = status() == cancelled ? "CANCELLED: " : "FINISHED: ";
+  throw invalid_state_error(name + repr());
+}
+
+void state_base::on_destroy() noexcept {
+  if (status() == error && !retrieved_.load(std::memory_order_relaxed)) {
+    try {
+      report_error(error_, "Future exception was never retrieved: " + repr());
+    } catch (...) {
+      report_error(error_, "Future exception was never retrieved");
+    }
+  }
+  node* n = head_;  // a future dropped while pending: discard what waits on it
+  while (n) {
+    node* const next = n->next;
+    n->complete(n, nullptr);
+    n = next;
+  }
+}
+
+}  // namespace detail
+}  // namespace futura
