@@ -134,6 +134,13 @@ bool state_base::set_running_or_notify_cancel() {
   throw invalid_state_error("Future in unexpected state: " + repr());
 }
 
+bool state_base::try_start() noexcept {
+  auto const w = lock();
+  bool const ok = (w & status_mask) == pending;
+  unlock(ok ? (w & ~status_mask) | running : w);
+  return ok;
+}
+
 bool state_base::try_set_exception(std::exception_ptr e) {
   if (!e) throw std::invalid_argument("set_exception: null exception_ptr");
   std::uint32_t w;

@@ -2,6 +2,7 @@
 #ifndef FUTURA_PROMISE_HPP
 #define FUTURA_PROMISE_HPP
 
+#include <futura/detail/task.hpp>
 #include <futura/future.hpp>
 
 #include <exception>
@@ -21,24 +22,15 @@ namespace futura {
 template <class T>
 class promise {
  public:
-  promise() : s_(detail::state<T>::create()) {}
-  promise(promise&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  promise& operator=(promise&& o) noexcept {
-    promise(std::move(o)).swap(*this);
-    return *this;
-  }
-  ~promise() {
-    if (s_) {
-      s_->abandon();
-      s_->release();
-    }
-  }
-  void swap(promise& o) noexcept { std::swap(s_, o.s_); }
+  promise() = default;
+  promise(promise&&) noexcept = default;
+  promise& operator=(promise&&) noexcept = default;
+  void swap(promise& o) noexcept { s_.swap(o.s_); }
 
   /// Another handle to the same future; may be called any number of times.
   future<T> get_future() const {
-    checked().add_ref();
-    return detail::adopt(s_);
+    checked();
+    return s_.get_future();
   }
 
   /// Pending → running (true); cancelled → false (do not start the work).
@@ -72,9 +64,9 @@ class promise {
  private:
   detail::state<T>& checked() const {
     if (!s_) throw invalid_state_error("promise has no state (moved from)");
-    return *s_;
+    return *s_.get();
   }
-  detail::state<T>* s_;
+  detail::producer_ref<T> s_;
 };
 
 }  // namespace futura

@@ -104,6 +104,8 @@ class state_base {
   // Transitions. May call from any thread.
   bool cancel(std::string_view msg);
   bool set_running_or_notify_cancel();
+  /// Pending → running (true); false from any other state. For producers.
+  bool try_start() noexcept;
   bool try_set_exception(std::exception_ptr e);
   void set_exception(std::exception_ptr e);
   /// Completes with broken_promise unless already done: the producer is gone.

@@ -1,0 +1,221 @@
+// futura/thread_pool_executor.hpp: Python's ThreadPoolExecutor on boost::asio::thread_pool.
+#ifndef FUTURA_THREAD_POOL_EXECUTOR_HPP
+#define FUTURA_THREAD_POOL_EXECUTOR_HPP
+
+#include <futura/detail/task.hpp>
+#include <futura/future.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace futura {
+
+/// How to build a thread_pool_executor (ThreadPoolExecutor's arguments).
+struct thread_pool_options {
+  /// Number of worker threads; absent: min(32, cores + 4), as Python. Must be > 0.
+  std::optional<int> max_workers{};
+  /// Threads are named "<prefix>_<n>" (visible in gdb and top); default "futura-<k>".
+  std::string thread_name_prefix{};
+  /// Runs once in each worker before it takes any work. If it throws, the pool is broken:
+  /// queued and later work fails with broken_thread_pool.
+  std::function<void()> initializer{};
+};
+
+template <class T>
+class map_range;
+
+/// A pool of worker threads that runs submitted functions and hands back their futures.
+/// Thread-safe. Its threads start at construction (Asio's thread_pool does; Python starts
+/// them lazily) and never exceed max_workers. The destructor is shutdown(true).
+///
+/// \code
+/// futura::thread_pool_executor pool{{.max_workers = 4, .thread_name_prefix = "io"}};
+/// auto f = pool.submit([](int x) { return x * x; }, 7);   // future<int>
+/// for (int r : pool.map([](int x) { return x * 2; }, std::vector{1, 2, 3})) use(r);
+/// \endcode
+class thread_pool_executor {
+ public:
+  using executor_type = boost::asio::thread_pool::executor_type;
+
+  thread_pool_executor() : thread_pool_executor(thread_pool_options{}) {}
+  /// Throws std::invalid_argument if max_workers <= 0.
+  explicit thread_pool_executor(thread_pool_options options);
+  thread_pool_executor(thread_pool_executor const&) = delete;
+  thread_pool_executor& operator=(thread_pool_executor const&) = delete;
+  ~thread_pool_executor();
+
+  /// Schedules `fn(args...)`; returns its future. Cancelling the future before a worker
+  /// takes it means `fn` never runs; a running call cannot be cancelled. Throws
+  /// broken_executor after shutdown, broken_thread_pool once an initializer failed.
+  template <class F, class... Args>
+  auto submit(F&& fn, Args&&... args) {
+    admission_ticket ticket(*this);
+    auto t = detail::task<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
+                                                                   std::forward<Args>(args)...);
+    auto f = t.get_future();
+    boost::asio::post(pool_.get_executor(), pool_task<decltype(t)>{this, std::move(t)});
+    return f;
+  }
+
+  /// Submits `fn(x)` for every x of `inputs` at once; the result yields the values in input
+  /// order, rethrowing a call's exception at its position. Work not yet yielded is
+  /// cancelled when the result is destroyed (the loop ended early or threw).
+  template <class F, std::ranges::input_range R>
+  auto map(F fn, R&& inputs) {
+    return map_impl(fn, std::forward<R>(inputs), std::nullopt);
+  }
+  /// As map(fn, inputs), and a result not ready `timeout` after this call throws
+  /// timeout_error.
+  template <class F, std::ranges::input_range R, class Rep, class Period>
+  auto map(F fn, R&& inputs, std::chrono::duration<Rep, Period> timeout) {
+    return map_impl(fn, std::forward<R>(inputs), detail::deadline_after(timeout));
+  }
+
+  /// Refuses new work from now on. `cancel_futures`: work not yet started is cancelled
+  /// instead of run. `wait`: returns once every worker has finished (shutdown(true) from one
+  /// of this pool's own workers throws invalid_state_error: it would wait for itself).
+  /// May be called more than once, from any thread.
+  void shutdown(bool wait = true, bool cancel_futures = false);
+
+  /// The Asio executor of the pool: post, co_spawn or any async operation may use it.
+  executor_type get_executor() noexcept { return pool_.get_executor(); }
+  std::size_t max_workers() const noexcept { return threads_.size(); }
+
+ private:
+  // gate_: flags in the low bits, in-flight submit() calls above them, so shutdown can
+  // wait for every submit that passed the check to finish posting.
+  static constexpr std::uint64_t shut_down = 1, cancelling = 2, broken = 4, one_submit = 8;
+
+  struct admission_ticket {
+    explicit admission_ticket(thread_pool_executor& p) : pool(p) { pool.enter(); }
+    ~admission_ticket() { pool.gate_.fetch_sub(one_submit, std::memory_order_release); }
+    thread_pool_executor& pool;
+  };
+
+  /// What a worker does with a task it dequeues: run it, or cancel/fail it.
+  template <class Task>
+  struct pool_task {
+    thread_pool_executor* pool;
+    Task task;
+    void operator()() noexcept {
+      auto const g = pool->gate_.load(std::memory_order_acquire);
+      if (g & broken)
+        task.fail(pool->broken_error());
+      else if (g & cancelling)
+        task.cancel();
+      else
+        task();
+    }
+  };
+
+  template <class F, class R>
+  auto map_impl(F const& fn, R&& inputs, std::optional<std::chrono::steady_clock::time_point> d);
+
+  void enter();  // throws if shut down or broken
+  std::exception_ptr broken_error() const;
+  void worker(std::size_t index, std::string name);
+
+  boost::asio::thread_pool pool_{0};  // the queue; our own threads attach to it
+  std::atomic<std::uint64_t> gate_{0};
+  thread_pool_options options_;
+  std::vector<std::thread> threads_;
+  std::mutex join_mutex_;
+};
+
+/// The results of thread_pool_executor::map, in input order. An input range: iterating
+/// blocks for each result in turn. Holds the futures, releasing each once it is passed.
+template <class T>
+class map_range {
+  static_assert(!std::is_void_v<T>, "map needs a function that returns a value; use submit");
+
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using difference_type = std::ptrdiff_t;
+    using value_type = std::remove_cvref_t<T>;
+    using reference = std::add_lvalue_reference_t<T>;
+
+    iterator() = default;
+    reference operator*() const { return r_->get(i_); }
+    iterator& operator++() {
+      r_->futures_[i_++] = {};  // keep no reference to what was yielded
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(iterator const& a, std::default_sentinel_t) {
+      return a.at_end();
+    }
+
+   private:
+    friend map_range;
+    bool at_end() const noexcept { return i_ == r_->futures_.size(); }
+    iterator(map_range* r, std::size_t i) : r_(r), i_(i) {}
+    map_range* r_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  map_range(std::vector<future<T>> futures,
+            std::optional<std::chrono::steady_clock::time_point> deadline)
+      : futures_(std::move(futures)), deadline_(deadline) {}
+  map_range(map_range&&) noexcept = default;
+  map_range& operator=(map_range&&) = delete;
+  ~map_range() {
+    for (auto& f : futures_)
+      if (f.valid()) f.cancel();
+  }
+
+  /// Iterating starts where an earlier loop stopped.
+  iterator begin() {
+    while (next_ < futures_.size() && !futures_[next_].valid()) ++next_;
+    return iterator(this, next_);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+  std::size_t size() const noexcept { return futures_.size(); }
+
+ private:
+  detail::result_ref_t<T> get(std::size_t i) {
+    next_ = i;
+    auto& f = futures_[i];
+    return deadline_ ? f.result(*deadline_ - std::chrono::steady_clock::now()) : f.result();
+  }
+
+  std::vector<future<T>> futures_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::size_t next_ = 0;
+};
+
+template <class F, class R>
+auto thread_pool_executor::map_impl(F const& fn, R&& inputs,
+                                    std::optional<std::chrono::steady_clock::time_point> d) {
+  using arg_t = std::ranges::range_reference_t<R>;
+  using value_t = std::invoke_result_t<F, std::decay_t<arg_t>>;
+  std::vector<future<value_t>> futures;
+  if constexpr (std::ranges::sized_range<R>) futures.reserve(std::ranges::size(inputs));
+  try {
+    for (auto&& x : inputs) futures.push_back(submit(fn, std::forward<decltype(x)>(x)));
+  } catch (...) {  // shut down meanwhile: take back what was submitted
+    for (auto& f : futures) f.cancel();
+    throw;
+  }
+  return map_range<value_t>(std::move(futures), d);
+}
+
+}  // namespace futura
+
+#endif
