@@ -1,0 +1,12 @@
+// futura/futura.hpp: everything futura offers. Boost.Thread interop lives apart, in
+// <futura/boost_future.hpp>, so that only its users link Boost.Thread.
+#ifndef FUTURA_FUTURA_HPP
+#define FUTURA_FUTURA_HPP
+
+#include <futura/errors.hpp>
+#include <futura/future.hpp>
+#include <futura/promise.hpp>
+#include <futura/submit.hpp>
+#include <futura/thread_pool_executor.hpp>
+
+#endif
