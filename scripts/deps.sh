@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what futura needs to build and test, if any of it is missing (Debian 12).
+set -euo pipefail
+packages=(g++ cmake make python3 libboost1.81-dev libboost-thread1.81-dev
+          libboost-test1.81-dev libboost1.81-tools-dev libbenchmark-dev netcat-openbsd)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
