@@ -2,7 +2,11 @@
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 
+#include <futura/use_future.hpp>
+
+#include <boost/asio/error.hpp>
 #include <boost/core/demangle.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <condition_variable>
 #include <cstdio>
@@ -63,6 +67,18 @@ void report_callback_error(state_base& s) noexcept {
   }
 }
 
+bool is_operation_aborted(std::exception_ptr const& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (boost::system::system_error const& x) {
+    return x.code() == boost::asio::error::operation_aborted;
+  } catch (cancelled_error const&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 void backoff::pause() noexcept {
   if (++n < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -77,10 +93,14 @@ state_base::~state_base() = default;
 
 future_state state_base::state() const noexcept {
   switch (status()) {
-    case pending: return future_state::pending;
-    case running: return future_state::running;
-    case cancelled: return future_state::cancelled;
-    default: return future_state::finished;
+    case pending:
+      return future_state::pending;
+    case running:
+      return future_state::running;
+    case cancelled:
+      return future_state::cancelled;
+    default:
+      return future_state::finished;
   }
 }
 
@@ -109,14 +129,19 @@ void state_base::run_nodes(node* list) noexcept {
 bool state_base::cancel(std::string_view msg) {
   auto const s = status();
   if (s == cancelled) return true;
-  if (s != pending) return false;  // finished; running has no interrupt hook here
+  if (s == running && (traits_ & interruptible)) {
+    interrupt();  // the producer completes the future: cancelled, or with what it had
+    return true;
+  }
+  if (s != pending) return false;  // finished, or running with nothing to interrupt
   // Build the message outside the lock: it allocates.
-  std::exception_ptr why = msg.empty() ? nullptr
-                                       : std::make_exception_ptr(cancelled_error(std::string(msg)));
+  std::exception_ptr why =
+      msg.empty() ? nullptr : std::make_exception_ptr(cancelled_error(std::string(msg)));
   std::uint32_t w;
   if (!try_lock_pending(w)) return status() == cancelled;
-  if ((w & status_mask) != pending) {
+  if ((w & status_mask) != pending) {  // started meanwhile
     unlock(w);
+    if (traits_ & interruptible) return interrupt(), true;
     return false;
   }
   error_ = std::move(why);
@@ -124,12 +149,29 @@ bool state_base::cancel(std::string_view msg) {
   return true;
 }
 
+bool state_base::try_set_cancelled() noexcept {
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  publish(w, cancelled);
+  return true;
+}
+
+void state_base::post(node* n) noexcept {
+  n->complete(n, this);
+}
+
 bool state_base::set_running_or_notify_cancel() {
   auto const w = lock();
   switch (w & status_mask) {
-    case pending: unlock((w & ~status_mask) | running); return true;
-    case cancelled: unlock(w); return false;
-    default: unlock(w); break;
+    case pending:
+      unlock((w & ~status_mask) | running);
+      return true;
+    case cancelled:
+      unlock(w);
+      return false;
+    default:
+      unlock(w);
+      break;
   }
   throw invalid_state_error("Future in unexpected state: " + repr());
 }
@@ -273,19 +315,48 @@ void state_base::rethrow_error() const {
 
 std::exception_ptr state_base::exception_or_null() const {
   switch (status()) {
-    case value: return nullptr;
-    case error: mark_retrieved(); return error_;
-    default: rethrow_error();  // cancelled
+    case value:
+      return nullptr;
+    case error:
+      mark_retrieved();
+      return error_;
+    default:
+      rethrow_error();  // cancelled
+  }
+}
+
+std::exception_ptr state_base::outcome_exception() const noexcept {
+  switch (status()) {
+    case value:
+      return nullptr;
+    case error:
+      mark_retrieved();
+      return error_;
+    default:
+      if (error_) return error_;
+      try {
+        return std::make_exception_ptr(cancelled_error());
+      } catch (...) {
+        return std::current_exception();  // bad_alloc
+      }
   }
 }
 
 void state_base::write_repr(std::ostream& os) const {
   os << "<Future at " << static_cast<void const*>(this) << " state=";
   switch (status()) {
-    case pending: os << "pending"; break;
-    case running: os << "running"; break;
-    case cancelled: os << "cancelled"; break;
-    case value: os << "finished returned " << boost::core::demangle(value_type().name()); break;
+    case pending:
+      os << "pending";
+      break;
+    case running:
+      os << "running";
+      break;
+    case cancelled:
+      os << "cancelled";
+      break;
+    case value:
+      os << "finished returned " << boost::core::demangle(value_type().name());
+      break;
     default:
       os << "finished raised ";
       try {

@@ -5,8 +5,10 @@
 
 #include <futura/errors.hpp>
 #include <futura/future.hpp>
+#include <futura/loop.hpp>
 #include <futura/promise.hpp>
 #include <futura/submit.hpp>
 #include <futura/thread_pool_executor.hpp>
+#include <futura/use_future.hpp>
 
 #endif

@@ -5,6 +5,10 @@
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -56,8 +60,8 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
 /// \endcode
 template <class T>
 class future {
-  static_assert(!std::is_array_v<T> && (std::is_void_v<T> || std::is_reference_v<T> ||
-                                        std::is_destructible_v<T>),
+  static_assert(!std::is_array_v<T> &&
+                    (std::is_void_v<T> || std::is_reference_v<T> || std::is_destructible_v<T>),
                 "future<T> needs a destructible T, a reference or void");
 
  public:
@@ -87,23 +91,30 @@ class future {
   bool running() const { return checked().status() == detail::running; }
 
   /// Blocks until done; returns the value, rethrows the stored exception, or throws
-  /// cancelled_error.
-  result_reference result() const { return detail::wait_get(checked()); }
+  /// cancelled_error. On the thread running the loop a pending loop-bound future must
+  /// complete on, throws invalid_state_error("Result is not set.") instead of deadlocking.
+  result_reference result() const {
+    guard_loop("Result is not set.");
+    return detail::wait_get(*s_);
+  }
   /// As result(), but throws timeout_error if not done within `timeout` (<= 0: not at all).
   template <class Rep, class Period>
   result_reference result(std::chrono::duration<Rep, Period> timeout) const {
+    guard_loop("Result is not set.");
     wait_until(detail::deadline_after(timeout));
     return s_->get();
   }
 
   /// Blocks until done; the stored exception, or nullptr after a value. Throws
-  /// cancelled_error if cancelled.
+  /// cancelled_error if cancelled (and invalid_state_error as result() does).
   std::exception_ptr exception() const {
-    checked().wait();
+    guard_loop("Exception is not set.");
+    s_->wait();
     return s_->exception_or_null();
   }
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    guard_loop("Exception is not set.");
     wait_until(detail::deadline_after(timeout));
     return s_->exception_or_null();
   }
@@ -128,21 +139,44 @@ class future {
     checked().set_value(std::forward<A>(a)...);
   }
   void set_exception(std::exception_ptr e) const { checked().set_exception(std::move(e)); }
+  // clang-format off
   template <class E>
     requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
   void set_exception(E&& e) const {
+    // clang-format on
     set_exception(std::make_exception_ptr(std::forward<E>(e)));
   }
 
-  /// Runs `f(future const&)` (or `f()`) once the future is done, in registration order:
-  /// inline in the completing thread, or at once in this thread if already done. A throwing
-  /// callback is reported through set_callback_error_handler; the others still run.
+  /// Runs `f(future const&)` (or `f()`) once the future is done, in registration order.
+  /// Where: on `f`'s associated executor if it has one (boost::asio::bind_executor); else
+  /// posted to the loop of a loop-bound future (asyncio: never inside set_result); else
+  /// inline in the completing thread, or at once in this thread if already done
+  /// (concurrent.futures). A throwing callback is reported through
+  /// set_callback_error_handler; the others still run.
   template <class F>
   callback_id add_done_callback(F&& f) const;
-  /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
-  std::size_t remove_done_callback(callback_id id) const {
-    return checked().remove_callback(id);
+
+  /// Waits for the future as an Asio asynchronous operation with the signature
+  /// `void(std::exception_ptr, T)` (`void(std::exception_ptr)` for future<void>): works
+  /// with use_awaitable, deferred, plain callbacks, parallel_group and futura::use_future.
+  /// The handler runs on its associated executor, else on the future's loop, else in the
+  /// completing thread; never inside this call unless it has none of those. Emitting the
+  /// handler's cancellation slot cancels the future (asyncio semantics; see shield()).
+  /// A future dropped unfinished by everyone delivers broken_promise.
+  template <class Token>
+  auto async_wait(Token&& token) const;
+  /// The future as an Asio async operation: `fut(token)` is `fut.async_wait(token)`, so a
+  /// future can be passed where Asio takes deferred operations, and `co_await fut` works
+  /// inside boost::asio::awaitable<> (without suspending if it is already done).
+  // clang-format off
+  template <class Token>
+    requires(!std::is_pointer_v<std::decay_t<Token>>)  // not Asio's awaitable_frame hook
+  auto operator()(Token&& token) const {
+    return async_wait(std::forward<Token>(token));
   }
+  // clang-format on
+  /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
+  std::size_t remove_done_callback(callback_id id) const { return checked().remove_callback(id); }
 
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
   friend std::ostream& operator<<(std::ostream& os, future const& f) {
@@ -160,6 +194,10 @@ class future {
   detail::state<T>& checked() const {
     if (!s_) throw invalid_state_error("future has no state");
     return *s_;
+  }
+  void guard_loop(char const* what) const {
+    auto& s = checked();
+    if (s.is_loop_bound() && !s.done() && s.in_loop_thread()) throw invalid_state_error(what);
   }
   void wait_until(std::chrono::steady_clock::time_point deadline) const {
     if (!checked().wait_until(deadline)) throw timeout_error();
@@ -200,14 +238,59 @@ void invoke_callback(F& f, state<T>& s) {
 
 void report_callback_error(state_base& s) noexcept;  // with std::current_exception()
 
+/// A posted node and a reference to its state: runs the node on an executor, or discards
+/// it if the executor drops the work unrun (its context destroyed).
+class posted_node {
+ public:
+  posted_node(node* n, state_base* s) noexcept : n_(n), s_(s) { s_->add_ref(); }
+  posted_node(posted_node&& o) noexcept
+      : n_(std::exchange(o.n_, nullptr)), s_(std::exchange(o.s_, nullptr)) {}
+  ~posted_node() {
+    if (n_) n_->complete(n_, nullptr);
+    if (s_) s_->release();
+  }
+  void operator()() noexcept {
+    node* const n = std::exchange(n_, nullptr);
+    n->complete(n, s_);
+  }
+
+ private:
+  node* n_;
+  state_base* s_;
+};
+
+template <class F>
+inline constexpr bool has_executor_v =
+    !std::is_same_v<boost::asio::associated_executor_t<F>, boost::asio::system_executor>;
+
+/// A done callback. It runs where add_done_callback says: its first run only decides
+/// where, by posting itself again with `complete` switched to `invoke`.
 template <class T, class F>
 struct callback_node final : node {
-  explicit callback_node(F&& fn) : f(std::move(fn)) { complete = &run; }
   template <class G>
-  explicit callback_node(G const& fn) : f(fn) {
+  explicit callback_node(G&& fn) : f(std::forward<G>(fn)) {
     complete = &run;
   }
   static void run(node* n, state_base* s) noexcept {
+    auto* self = static_cast<callback_node*>(n);
+    if (s) {
+      if constexpr (has_executor_v<F>) {
+        self->complete = &invoke;
+        try {
+          boost::asio::post(boost::asio::get_associated_executor(self->f), posted_node(self, s));
+        } catch (...) {
+          report_callback_error(*s);  // the executor refused the work
+        }
+        return;
+      } else if (s->is_loop_bound()) {
+        self->complete = &invoke;
+        s->post(self);
+        return;
+      }
+    }
+    invoke(n, s);
+  }
+  static void invoke(node* n, state_base* s) noexcept {
     auto* self = static_cast<callback_node*>(n);
     if (s) {
       try {
@@ -230,7 +313,7 @@ callback_id future<T>::add_done_callback(F&& f) const {
   static_assert(std::is_invocable_v<fn_t&, future const&> || std::is_invocable_v<fn_t&>,
                 "a done callback takes the future (by const&) or nothing");
   auto& s = checked();
-  if (!s.done()) {
+  if (!s.done() || s.is_loop_bound() || detail::has_executor_v<fn_t>) {
     auto* n = new detail::callback_node<T, fn_t>(std::forward<F>(f));
     n->id = s.next_callback_id();
     auto const id = n->id;
@@ -252,5 +335,7 @@ template <class T>
 struct std::hash<futura::future<T>> {
   std::size_t operator()(futura::future<T> const& f) const noexcept { return f.hash(); }
 };
+
+#include <futura/detail/async_wait.hpp>
 
 #endif

@@ -59,7 +59,9 @@ inline constexpr std::uint32_t status_mask = 7;
 inline constexpr std::uint32_t locked_bit = 8;
 inline constexpr std::uint32_t has_nodes_bit = 16;
 
-constexpr bool is_done(std::uint32_t w) noexcept { return (w & status_mask) >= value; }
+constexpr bool is_done(std::uint32_t w) noexcept {
+  return (w & status_mask) >= value;
+}
 
 class state_base;
 
@@ -84,7 +86,14 @@ struct backoff {
 /// Everything that does not depend on T, compiled once in src/.
 class state_base {
  public:
-  state_base() noexcept = default;
+  /// What a derived state adds; fixed at construction, so reading it needs no ordering.
+  enum traits : std::uint8_t {
+    plain = 0,
+    loop_bound = 1,     // done callbacks are posted to a loop; result() there is refused
+    interruptible = 2,  // a running producer can be asked to stop (Asio op, coroutine)
+  };
+
+  explicit state_base(std::uint8_t t = plain) noexcept : traits_(t) {}
   state_base(state_base const&) = delete;
   state_base& operator=(state_base const&) = delete;
 
@@ -110,6 +119,17 @@ class state_base {
   void set_exception(std::exception_ptr e);
   /// Completes with broken_promise unless already done: the producer is gone.
   void abandon() noexcept;
+  /// Pending or running → cancelled, from the producer's side (an operation that ended
+  /// with operation_aborted); false if already done.
+  bool try_set_cancelled() noexcept;
+
+  bool is_loop_bound() const noexcept { return traits_ & loop_bound; }
+  /// Loop-bound states: runs `n->complete(n, this)` on the loop, later (asyncio's
+  /// call_soon). If the loop drops it unrun, the node is discarded.
+  virtual void post(node* n) noexcept;
+  /// Loop-bound states: whether the calling thread is running the loop, where a blocking
+  /// wait for this future could never end.
+  virtual bool in_loop_thread() const noexcept { return false; }
 
   // Waiting. Blocks the calling thread until done, or until the deadline (false).
   void wait() const;
@@ -129,6 +149,8 @@ class state_base {
   std::exception_ptr const& stored_exception() const noexcept { return error_; }
   [[noreturn]] void rethrow_error() const;  // error or cancelled
   std::exception_ptr exception_or_null() const;
+  /// Never throws: nullptr after a value, the error, or a cancelled_error.
+  std::exception_ptr outcome_exception() const noexcept;
   void mark_retrieved() const noexcept { retrieved_.store(true, std::memory_order_relaxed); }
 
   /// Python's repr: "<Future at 0x... state=finished returned int>".
@@ -140,6 +162,9 @@ class state_base {
   virtual ~state_base();
   virtual void destroy() noexcept = 0;
   virtual std::type_info const& value_type() const noexcept = 0;
+  /// Interruptible states: asks the running producer to stop (it then completes the
+  /// future, usually cancelled). Called outside the lock; may race with completion.
+  virtual void interrupt() noexcept {}
 
   /// Takes the lock if the state is still pending or running; returns the locked word in
   /// `w`. False if it is already done (nothing locked).
@@ -159,9 +184,7 @@ class state_base {
   }
   /// Takes the lock whatever the status; returns the word as it was, lock bit set.
   std::uint32_t lock() noexcept;
-  void unlock(std::uint32_t w) noexcept {
-    word_.store(w & ~locked_bit, std::memory_order_release);
-  }
+  void unlock(std::uint32_t w) noexcept { word_.store(w & ~locked_bit, std::memory_order_release); }
   /// From locked pending/running to `final_status`: publishes, then runs the done list.
   void publish(std::uint32_t w, std::uint32_t final_status) noexcept {
     node* list = nullptr;
@@ -182,6 +205,7 @@ class state_base {
   std::atomic<std::uint32_t> refs_{1};
   std::atomic<callback_id> next_id_{0};
   mutable std::atomic<bool> retrieved_{false};
+  std::uint8_t const traits_;
   node* head_ = nullptr;  // guarded by the lock bit
   node* tail_ = nullptr;
 };
@@ -206,12 +230,14 @@ struct storage<void> {
 template <class T>
 using result_ref_t = std::conditional_t<std::is_void_v<T>, void, std::add_lvalue_reference_t<T>>;
 
+/// The shared state of a future<T>. Not final: a loop-bound future, an Asio operation or a
+/// gather extends it with what it needs, in the same allocation.
 template <class T>
-class state final : public state_base {
+class state : public state_base {
   using stored = typename storage<T>::type;
 
  public:
-  state() noexcept {}
+  explicit state(std::uint8_t t = plain) noexcept : state_base(t) {}
 
   /// Stores the value unless already done (false). May call from any thread.
   template <class... A>
@@ -243,11 +269,14 @@ class state final : public state_base {
 
   static state* create() { return new state; }
 
- private:
-  ~state() override {}
-  void destroy() noexcept override {
-    on_destroy();
+ protected:
+  ~state() override {
     if (status() == value) value_.~stored();
+  }
+
+ private:
+  void destroy() noexcept final {
+    on_destroy();
     delete this;
   }
   std::type_info const& value_type() const noexcept override { return typeid(T); }

@@ -18,6 +18,8 @@ template <class T>
 class producer_ref {
  public:
   producer_ref() : s_(state<T>::create()) {}
+  /// Takes over the creation reference of a state made elsewhere (a loop or op state).
+  explicit producer_ref(state<T>* s) noexcept : s_(s) {}
   producer_ref(producer_ref&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   producer_ref& operator=(producer_ref&& o) noexcept {
     producer_ref(std::move(o)).swap(*this);
@@ -60,8 +62,9 @@ void invoke_into(state<T>& s, std::optional<Call>& call) noexcept {
       call.reset();
       s.try_set_value(r);
     } else {
-      T r = std::apply([](auto&& fn, auto&&... a) { return std::invoke(std::move(fn), std::move(a)...); },
-                       std::move(*call));
+      T r = std::apply(
+          [](auto&& fn, auto&&... a) { return std::invoke(std::move(fn), std::move(a)...); },
+          std::move(*call));
       call.reset();
       s.try_set_value(std::move(r));
     }
@@ -79,7 +82,8 @@ class task {
   using result_type = std::invoke_result_t<F&&, Args&&...>;
 
   template <class G, class... A>
-  explicit task(G&& fn, A&&... a) : call_(std::in_place, std::forward<G>(fn), std::forward<A>(a)...) {}
+  explicit task(G&& fn, A&&... a)
+      : call_(std::in_place, std::forward<G>(fn), std::forward<A>(a)...) {}
   task(task&&) noexcept = default;
   task& operator=(task&&) noexcept = default;
 

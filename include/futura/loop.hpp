@@ -1,0 +1,202 @@
+// futura/loop.hpp: the asyncio half on any Asio executor: loop-bound futures, tasks,
+// asyncio.run, sleep, wait_for, timeout, shield, run_in_executor.
+#ifndef FUTURA_LOOP_HPP
+#define FUTURA_LOOP_HPP
+
+#include <futura/detail/loop_state.hpp>
+#include <futura/future.hpp>
+#include <futura/submit.hpp>
+#include <futura/thread_pool_executor.hpp>
+#include <futura/use_future.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace futura {
+
+namespace detail {
+template <class E>
+concept asio_executor =
+    boost::asio::execution::is_executor<E>::value || boost::asio::is_executor<E>::value;
+template <class C>
+concept asio_context = std::is_base_of_v<boost::asio::execution_context, C> && requires(C& c) {
+  c.get_executor();
+};
+}  // namespace detail
+
+/// A pending future bound to a loop (asyncio's `loop.create_future()`): its done callbacks
+/// are posted to `ex`, never run inside set_result, and a blocking result() from a thread
+/// running that io_context throws invalid_state_error instead of deadlocking.
+///
+/// \code
+/// auto fut = futura::create_future<std::string>(co_await boost::asio::this_coro::executor);
+/// fut.add_done_callback([](auto const& f) { std::cout << f.result() << '\n'; });
+/// fut.set_result("hello");   // the callback runs on the next turn of the loop
+/// \endcode
+template <class T, detail::asio_executor Executor>
+future<T> create_future(Executor const& ex) {
+  return detail::adopt<T>(detail::loop_state<T, Executor>::create(ex));
+}
+template <class T, detail::asio_context Context>
+future<T> create_future(Context& ctx) {
+  return create_future<T>(ctx.get_executor());
+}
+
+namespace detail {
+/// A task's coroutine: refuses to start once cancelled (Python: a task cancelled before
+/// it starts never runs).
+template <class T, class AwEx>
+boost::asio::awaitable<T, AwEx> run_task(state_base* s, boost::asio::awaitable<T, AwEx> body) {
+  if (!s->try_start()) throw cancelled_error();
+  co_return co_await std::move(body);
+}
+}  // namespace detail
+
+/// Runs a coroutine on `ex` and returns its future (asyncio.create_task; thread-safe, so
+/// it is also run_coroutine_threadsafe). cancel() before it starts: it never runs; while
+/// it runs: its current co_await is cancelled, and the future is cancelled unless the
+/// coroutine catches that and returns. An exception escaping the coroutine lands in the
+/// future, never in run().
+///
+/// \code
+/// auto task = futura::create_task(ioc.get_executor(), fetch(url));   // future<std::string>
+/// \endcode
+template <detail::asio_executor Executor, class T, class AwEx>
+future<T> create_task(Executor const& ex, boost::asio::awaitable<T, AwEx> body) {
+  using state_t = detail::op_state<T, Executor>;
+  auto* s = state_t::create(ex);
+  detail::op_handler<T, state_t> handler(s);
+  auto f = handler.get_future();
+  boost::asio::co_spawn(ex, detail::run_task(s, std::move(body)), std::move(handler));
+  return f;
+}
+template <detail::asio_context Context, class T, class AwEx>
+future<T> create_task(Context& ctx, boost::asio::awaitable<T, AwEx> body) {
+  return create_task(ctx.get_executor(), std::move(body));
+}
+
+/// asyncio.run: runs `main` on a fresh io_context until no work is left, and returns its
+/// result (or rethrows).
+template <class T, class AwEx>
+T run(boost::asio::awaitable<T, AwEx> main) {
+  boost::asio::io_context loop;
+  auto f = create_task(loop.get_executor(), std::move(main));
+  loop.run();
+  if constexpr (std::is_void_v<T>)
+    f.result();
+  else
+    return std::move(f.result());
+}
+
+/// asyncio.sleep. Cancelling the coroutine interrupts it with cancelled_error.
+template <class Rep, class Period>
+boost::asio::awaitable<void> sleep(std::chrono::duration<Rep, Period> d) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
+  auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (ec == boost::asio::error::operation_aborted) throw cancelled_error();
+}
+
+namespace detail {
+/// Mirrors the outcome of `from` into `to` unless `to` is already done.
+template <class T>
+void forward_outcome(state<T>& from, state<T>& to) {
+  if (from.status() == value) {
+    if constexpr (std::is_void_v<T>)
+      to.try_set_value();
+    else
+      to.try_set_value(from.get());
+  } else if (from.status() == cancelled) {
+    to.cancel({});
+  } else {
+    to.try_set_exception(from.outcome_exception());
+  }
+}
+}  // namespace detail
+
+/// asyncio.wait_for: the result of `f`, or timeout_error if it is not done within `d`.
+/// On timeout `f` is cancelled, and if it could be interrupted wait_for waits for it to
+/// finish: a producer that suppresses the cancellation and returns wins. Cancelling the
+/// coroutine that runs wait_for cancels `f`. A `d` <= 0 times out at once unless `f` is
+/// done. Any token: `boost::asio::co_spawn(ex, futura::wait_for(f, d), token)`.
+template <class T, class Rep, class Period>
+boost::asio::awaitable<detail::awaited_t<T>> wait_for(future<T> f,
+                                                      std::chrono::duration<Rep, Period> d) {
+  if (!f.done() && d > d.zero()) {
+    auto ex = co_await boost::asio::this_coro::executor;
+    auto woken = create_future<void>(ex);  // either f finished or the timer fired
+    auto wake = [s = detail::state_of(woken)] { s->try_set_value(); };
+    auto const id = f.add_done_callback([woken, wake] { wake(); });
+    boost::asio::steady_timer timer(ex, d);
+    timer.async_wait([woken, wake](boost::system::error_code ec) {
+      if (!ec) wake();
+    });
+    try {
+      co_await woken;
+    } catch (cancelled_error const&) {  // the caller was cancelled: so is f
+      f.remove_done_callback(id);
+      f.cancel();
+      throw;
+    }
+    timer.cancel();
+    f.remove_done_callback(id);
+  }
+  if (!f.done()) {
+    bool const interrupting = f.cancel() && !f.done();
+    if (!interrupting && !f.done()) throw timeout_error();  // it cannot be stopped: leave it
+    try {
+      co_return co_await f;  // the producer may still finish with a value
+    } catch (cancelled_error const&) {
+      throw timeout_error();
+    }
+  }
+  co_return co_await f;
+}
+
+/// asyncio.timeout for a coroutine: runs `body` as a task, and on expiry cancels it and
+/// throws timeout_error (wait_for on the task).
+template <class T, class AwEx, class Rep, class Period>
+boost::asio::awaitable<T> timeout(std::chrono::duration<Rep, Period> d,
+                                  boost::asio::awaitable<T, AwEx> body) {
+  auto task = create_task(co_await boost::asio::this_coro::executor, std::move(body));
+  co_return co_await wait_for(std::move(task), d);
+}
+
+/// asyncio.shield: a future that mirrors `f`, but whose cancellation (or the cancellation
+/// of whoever awaits it) leaves `f` running. Cancelling `f` cancels it. A done `f` is
+/// returned as it is.
+template <class T>
+future<T> shield(future<T> const& f) {
+  if (f.done()) return f;
+  auto outer = create_future<T>();
+  f.add_done_callback([outer](future<T> const& inner) {
+    detail::forward_outcome(*detail::state_of(inner), *detail::state_of(outer));
+  });
+  return outer;
+}
+
+/// loop.run_in_executor: runs `fn(args...)` on `ex` (any Asio executor, or a
+/// thread_pool_executor) and returns its future, awaitable from any loop. Cancelling it
+/// before `fn` starts means `fn` never runs.
+template <detail::asio_executor Executor, class F, class... Args>
+auto run_in_executor(Executor const& ex, F&& fn, Args&&... args) {
+  return submit(ex, std::forward<F>(fn), std::forward<Args>(args)...);
+}
+template <class F, class... Args>
+auto run_in_executor(thread_pool_executor& pool, F&& fn, Args&&... args) {
+  return pool.submit(std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
+}  // namespace futura
+
+#endif
