@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <barrier>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -13,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -32,6 +32,13 @@ using namespace std::chrono_literals;
 // flip the default) once it is fixed; until then the state() test is disabled.
 #ifndef FUTURA_TEST_STATE_ACCESSOR
 #define FUTURA_TEST_STATE_ACCESSOR 0
+#endif
+
+// GCC has no macro for -fsanitize=undefined; the project only builds it with ASan.
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool under_ubsan = true;
+#else
+constexpr bool under_ubsan = false;
 #endif
 
 // Counts the allocations of one thread while asked to: "one allocation per future".
@@ -99,8 +106,23 @@ std::string repr(futura::future<T> const& f) {
   return os.str();
 }
 
-bool matches(std::string const& s, char const* re) {
-  return std::regex_match(s, std::regex(re));
+/// `pattern` with '#' standing for one or more hex digits (an address) and '*' for one or
+/// more characters other than '>' (a type name); everything else is literal.
+bool matches(std::string_view s, std::string_view pattern) {
+  std::size_t i = 0;
+  for (char const p : pattern) {
+    if (p == '#' || p == '*') {
+      auto const fits = [p](char c) {
+        return p == '#' ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : c != '>';
+      };
+      std::size_t const start = i;
+      while (i < s.size() && fits(s[i])) ++i;
+      if (i == start) return false;
+    } else if (i >= s.size() || s[i++] != p) {
+      return false;
+    }
+  }
+  return i == s.size();
 }
 
 /// Counts every construction and destruction, to prove values are destroyed exactly once.
@@ -307,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_second_set_result_throws_finished_and_keeps_the_first_val
   auto f = futura::create_future<int>();
   f.set_result(1);
   auto const msg = what_of<futura::invalid_state_error>([&] { f.set_result(2); });
-  BOOST_TEST(matches(msg, R"(FINISHED: <Future at 0x[0-9a-f]+ state=finished returned int>)"), msg);
+  BOOST_TEST(matches(msg, "FINISHED: <Future at 0x# state=finished returned int>"), msg);
   BOOST_TEST(msg == "FINISHED: " + repr(f));
   BOOST_CHECK_THROW(f.set_exception(std::runtime_error("late")), futura::invalid_state_error);
   BOOST_TEST(f.result() == 1);
@@ -321,9 +343,8 @@ BOOST_AUTO_TEST_CASE(a_second_set_exception_throws_finished_and_keeps_the_first_
   f.set_exception(first);
   auto const msg =
       what_of<futura::invalid_state_error>([&] { f.set_exception(std::logic_error("second")); });
-  BOOST_TEST(
-      matches(msg, R"(FINISHED: <Future at 0x[0-9a-f]+ state=finished raised std::runtime_error>)"),
-      msg);
+  BOOST_TEST(matches(msg, "FINISHED: <Future at 0x# state=finished raised std::runtime_error>"),
+             msg);
   BOOST_CHECK_THROW(f.set_result(3), futura::invalid_state_error);
   BOOST_TEST((f.exception() == first));
 }
@@ -333,7 +354,7 @@ BOOST_AUTO_TEST_CASE(setting_a_cancelled_future_throws_cancelled_and_it_stays_ca
   auto f = futura::create_future<int>();
   f.cancel();
   auto const msg = what_of<futura::invalid_state_error>([&] { f.set_result(2); });
-  BOOST_TEST(matches(msg, R"(CANCELLED: <Future at 0x[0-9a-f]+ state=cancelled>)"), msg);
+  BOOST_TEST(matches(msg, "CANCELLED: <Future at 0x# state=cancelled>"), msg);
   auto const msg2 =
       what_of<futura::invalid_state_error>([&] { f.set_exception(std::runtime_error("x")); });
   BOOST_TEST(msg2 == msg);
@@ -343,22 +364,21 @@ BOOST_AUTO_TEST_CASE(setting_a_cancelled_future_throws_cancelled_and_it_stays_ca
 // A.7
 BOOST_AUTO_TEST_CASE(the_repr_names_the_address_and_each_state) {
   auto f = futura::create_future<int>();
-  BOOST_TEST(matches(repr(f), R"(<Future at 0x[0-9a-f]+ state=pending>)"), repr(f));
+  BOOST_TEST(matches(repr(f), "<Future at 0x# state=pending>"), repr(f));
   auto const address = repr(f).substr(0, repr(f).find(' ', 11));  // "<Future at 0x..."
   f.set_running_or_notify_cancel();
   BOOST_TEST(repr(f) == address + " state=running>");
+  BOOST_TEST(!matches(repr(f), "<Future at 0x# state=pending>"));
   f.set_result(1);
   BOOST_TEST(repr(f) == address + " state=finished returned int>");
 
   auto c = cancelled_future();
-  BOOST_TEST(matches(repr(c), R"(<Future at 0x[0-9a-f]+ state=cancelled>)"), repr(c));
+  BOOST_TEST(matches(repr(c), "<Future at 0x# state=cancelled>"), repr(c));
   c.set_running_or_notify_cancel();  // CANCELLED_AND_NOTIFIED still prints "cancelled"
-  BOOST_TEST(matches(repr(c), R"(<Future at 0x[0-9a-f]+ state=cancelled>)"), repr(c));
+  BOOST_TEST(matches(repr(c), "<Future at 0x# state=cancelled>"), repr(c));
 
   auto e = failed_with("boom");
-  BOOST_TEST(
-      matches(repr(e), R"(<Future at 0x[0-9a-f]+ state=finished raised std::runtime_error>)"),
-      repr(e));
+  BOOST_TEST(matches(repr(e), "<Future at 0x# state=finished raised std::runtime_error>"), repr(e));
   (void)e.exception();
 
   auto s = futura::create_future<std::string>();
@@ -376,7 +396,7 @@ BOOST_FIXTURE_TEST_CASE(the_repr_of_an_exception_that_is_not_a_std_exception_say
                         capture_errors) {
   auto f = futura::create_future<int>();
   f.set_exception(not_a_std_exception{7});
-  BOOST_TEST(matches(repr(f), R"(<Future at 0x[0-9a-f]+ state=finished raised [^>]+>)"), repr(f));
+  BOOST_TEST(matches(repr(f), "<Future at 0x# state=finished raised *>"), repr(f));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -430,9 +450,35 @@ BOOST_AUTO_TEST_CASE(a_negative_timeout_acts_like_zero) {
   BOOST_TEST(finished_with(5).result(-1s) == 5);
   BOOST_TEST(!finished_with(5).exception(-1s));
   BOOST_CHECK_THROW(cancelled_future().result(-1s), futura::cancelled_error);
-  // The largest durations do not overflow into the past.
-  BOOST_TEST(finished_with(6).result(std::chrono::nanoseconds::max()) == 6);
-  BOOST_TEST(finished_with(6).result(std::chrono::hours::max()) == 6);
+}
+
+// B.11: a timeout too far away to represent on the steady clock waits like no timeout; it
+// must not overflow into a deadline in the past (an immediate timeout_error).
+// Disabled under UBSan until deadline_after() is fixed: there the overflow aborts the
+// whole test program (bug reported).
+BOOST_AUTO_TEST_CASE(a_huge_timeout_waits_like_no_timeout,
+                     *boost::unit_test::enable_if<!under_ubsan>()) {
+  auto const wait_with = [](auto timeout) {
+    auto f = futura::create_future<int>();
+    std::latch about_to_wait{1};
+    std::thread producer([&] {
+      about_to_wait.wait();
+      f.set_result(6);
+    });
+    about_to_wait.count_down();
+    int v = -1;
+    try {
+      v = f.result(timeout);
+    } catch (futura::timeout_error const&) {
+      v = -2;  // timed out at once
+    }
+    producer.join();
+    return v;
+  };
+  BOOST_TEST(wait_with(std::chrono::nanoseconds::max()) == 6);
+  BOOST_TEST(wait_with(std::chrono::seconds::max()) == 6);
+  BOOST_TEST(wait_with(std::chrono::hours::max()) == 6);
+  BOOST_TEST(wait_with(std::chrono::years(1000)) == 6);
 }
 
 // B.9, B.11
@@ -729,8 +775,9 @@ BOOST_FIXTURE_TEST_CASE(a_throwing_callback_is_reported_and_the_later_ones_still
   auto const r = reports();
   BOOST_REQUIRE(r.size() == 1u);
   BOOST_TEST(r[0].what == "exception calling callback for " + repr(f));
-  BOOST_TEST(matches(r[0].what, R"(exception calling callback for <Future at 0x[0-9a-f]+ )"
-                                R"(state=finished returned int>)"),
+  BOOST_TEST(matches(r[0].what,
+                     "exception calling callback for <Future at 0x# "
+                     "state=finished returned int>"),
              r[0].what);
   BOOST_TEST(what_of<std::runtime_error>([&] { std::rethrow_exception(r[0].error); }) ==
              "callback failed");
@@ -925,7 +972,7 @@ BOOST_AUTO_TEST_CASE(a_future_of_void_completes_without_a_value) {
   BOOST_CHECK_NO_THROW(f.result());
   BOOST_CHECK_NO_THROW(f.result(0s));
   BOOST_TEST(!f.exception());
-  BOOST_TEST(matches(repr(f), R"(<Future at 0x[0-9a-f]+ state=finished returned void>)"), repr(f));
+  BOOST_TEST(matches(repr(f), "<Future at 0x# state=finished returned void>"), repr(f));
   BOOST_CHECK_THROW(f.set_result(), futura::invalid_state_error);
 }
 

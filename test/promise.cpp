@@ -5,12 +5,12 @@
 
 #include <atomic>
 #include <barrier>
+#include <cctype>
 #include <chrono>
 #include <exception>
 #include <latch>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -60,8 +60,23 @@ std::string what_of(F&& f) {
   return "<nothing thrown>";
 }
 
-bool matches(std::string const& s, char const* re) {
-  return std::regex_match(s, std::regex(re));
+/// `pattern` with '#' standing for one or more hex digits (an address) and '*' for one or
+/// more characters other than '>' (a type name); everything else is literal.
+bool matches(std::string_view s, std::string_view pattern) {
+  std::size_t i = 0;
+  for (char const p : pattern) {
+    if (p == '#' || p == '*') {
+      auto const fits = [p](char c) {
+        return p == '#' ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : c != '>';
+      };
+      std::size_t const start = i;
+      while (i < s.size() && fits(s[i])) ++i;
+      if (i == start) return false;
+    } else if (i >= s.size() || s[i++] != p) {
+      return false;
+    }
+  }
+  return i == s.size();
 }
 
 /// Counts every construction and destruction, to prove values are destroyed exactly once.
@@ -120,7 +135,7 @@ BOOST_AUTO_TEST_CASE(a_second_set_result_on_a_promise_throws_finished_and_keeps_
   auto f = p.get_future();
   p.set_result(1);
   auto const msg = what_of<futura::invalid_state_error>([&] { p.set_result(2); });
-  BOOST_TEST(matches(msg, R"(FINISHED: <Future at 0x[0-9a-f]+ state=finished returned int>)"), msg);
+  BOOST_TEST(matches(msg, "FINISHED: <Future at 0x# state=finished returned int>"), msg);
   BOOST_CHECK_THROW(p.set_exception(std::runtime_error("late")), futura::invalid_state_error);
   BOOST_TEST(f.result() == 1);
 }
@@ -133,7 +148,7 @@ BOOST_AUTO_TEST_CASE(setting_a_promise_whose_future_was_cancelled_throws_cancell
   BOOST_TEST(p.done());
   BOOST_TEST(p.cancelled());
   auto const msg = what_of<futura::invalid_state_error>([&] { p.set_result(2); });
-  BOOST_TEST(matches(msg, R"(CANCELLED: <Future at 0x[0-9a-f]+ state=cancelled>)"), msg);
+  BOOST_TEST(matches(msg, "CANCELLED: <Future at 0x# state=cancelled>"), msg);
   BOOST_CHECK_THROW(p.set_exception(std::runtime_error("late")), futura::invalid_state_error);
   BOOST_TEST(f.cancelled());
 }
