@@ -14,6 +14,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,10 +55,13 @@ future<T> create_future(Context& ctx) {
 }
 
 namespace detail {
-/// A task's coroutine: refuses to start once cancelled (Python: a task cancelled before
-/// it starts never runs).
+/// A task's coroutine. It starts on a later turn of the loop, as asyncio's tasks do (Asio's
+/// co_spawn would start it inside the caller), and refuses to start once cancelled (a
+/// task cancelled before it starts never runs).
 template <class T, class AwEx>
 boost::asio::awaitable<T, AwEx> run_task(state_base* s, boost::asio::awaitable<T, AwEx> body) {
+  co_await boost::asio::post(co_await boost::asio::this_coro::executor,
+                             boost::asio::use_awaitable_t<AwEx>());
   if (!s->try_start()) throw cancelled_error();
   co_return co_await std::move(body);
 }
