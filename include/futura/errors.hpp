@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace futura {
 
@@ -55,6 +57,21 @@ class broken_promise : public error {
  public:
   broken_promise() : error("broken promise: the producer was destroyed without a result") {}
   using error::error;
+};
+
+/// Several failures at once (Python's ExceptionGroup): what a task_group throws when some
+/// of its children failed. `what()` says how many, as Python does.
+class exception_group : public error {
+ public:
+  exception_group(std::string const& message, std::vector<std::exception_ptr> exceptions)
+      : error(message + " (" + std::to_string(exceptions.size()) + " sub-exception" +
+              (exceptions.size() == 1 ? ")" : "s)")),
+        exceptions_(std::move(exceptions)) {}
+  /// The failures, in the order they happened.
+  std::vector<std::exception_ptr> const& exceptions() const noexcept { return exceptions_; }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
 };
 
 /// Receives what futura cannot throw: a callback that threw, an exception never retrieved,

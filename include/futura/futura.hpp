@@ -8,6 +8,8 @@
 #include <futura/loop.hpp>
 #include <futura/promise.hpp>
 #include <futura/submit.hpp>
+#include <futura/task_group.hpp>
+#include <futura/semaphore.hpp>
 #include <futura/thread_pool_executor.hpp>
 #include <futura/use_future.hpp>
 

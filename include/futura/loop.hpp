@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -90,8 +91,38 @@ future<T> create_task(Context& ctx, boost::asio::awaitable<T, AwEx> body) {
   return create_task(ctx.get_executor(), std::move(body));
 }
 
+namespace detail {
+template <class F>
+concept coroutine_function = requires(F& f) {
+  { f() } -> std::same_as<boost::asio::awaitable<typename decltype(f())::value_type,
+                                                 typename decltype(f())::executor_type>>;
+};
+/// Calls `fn` inside a coroutine frame that owns it: a lambda's captures then live as long
+/// as the coroutine it returns, instead of dying with the temporary closure.
+template <class F>
+std::invoke_result_t<F&> call_owned(F fn) {
+  co_return co_await fn();
+}
+}  // namespace detail
+
+/// As create_task(ex, fn()), but `fn` (typically a capturing lambda returning an
+/// awaitable) is kept alive until the coroutine ends, so its captures stay valid:
+/// `futura::create_task(ex, [&]() -> awaitable<int> { co_return co_await step(x); })`.
+template <class ExecutorOrContext, detail::coroutine_function F>
+auto create_task(ExecutorOrContext&& ex, F fn) {
+  return create_task(std::forward<ExecutorOrContext>(ex), detail::call_owned(std::move(fn)));
+}
+
 /// asyncio.run: runs `main` on a fresh io_context until no work is left, and returns its
 /// result (or rethrows).
+template <class T, class AwEx>
+T run(boost::asio::awaitable<T, AwEx> main);
+/// asyncio.run with a coroutine function (e.g. a capturing lambda), kept alive meanwhile.
+template <detail::coroutine_function F>
+auto run(F fn) {
+  return run(detail::call_owned(std::move(fn)));
+}
+
 template <class T, class AwEx>
 T run(boost::asio::awaitable<T, AwEx> main) {
   boost::asio::io_context loop;

@@ -1,0 +1,105 @@
+// futura/semaphore.hpp: asyncio.Semaphore, for coroutines and threads alike.
+#ifndef FUTURA_SEMAPHORE_HPP
+#define FUTURA_SEMAPHORE_HPP
+
+#include <futura/future.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+namespace futura {
+
+/// Bounds how many holders run at once (asyncio.Semaphore). acquire() returns a future
+/// that completes when a unit is granted: `co_await sem.acquire()` in a coroutine,
+/// `sem.acquire().result()` in a thread. Waiters are served first come, first served; a
+/// waiter whose future is cancelled (its coroutine cancelled while waiting) gives its turn
+/// to the next. Thread-safe.
+///
+/// \code
+/// futura::semaphore limit(10);             // at most 10 downloads at once
+/// co_await limit.acquire();
+/// futura::semaphore::releaser done(limit);  // release() on scope exit
+/// co_await download(url);
+/// \endcode
+class semaphore {
+ public:
+  /// Throws std::invalid_argument if `initial` is negative (Python's ValueError).
+  explicit semaphore(std::ptrdiff_t initial = 1) {
+    if (initial < 0) throw std::invalid_argument("Semaphore initial value must be >= 0");
+    count_ = static_cast<std::size_t>(initial);
+  }
+  semaphore(semaphore const&) = delete;
+  semaphore& operator=(semaphore const&) = delete;
+
+  /// A finished future if a unit is free and nobody waits; else a pending one, completed
+  /// by a later release().
+  future<void> acquire() {
+    std::lock_guard lk(m_);
+    if (count_ > 0 && waiters_.empty()) {
+      --count_;
+      auto f = create_future<void>();
+      f.set_result();
+      return f;
+    }
+    return waiters_.emplace_back(create_future<void>());
+  }
+
+  /// Takes a unit only if one is free now (no waiting).
+  bool try_acquire() {
+    std::lock_guard lk(m_);
+    if (count_ == 0 || !waiters_.empty()) return false;
+    --count_;
+    return true;
+  }
+
+  /// Gives a unit back: to the first waiter still waiting, else to the pool of free units.
+  void release() {
+    for (;;) {
+      future<void> next;
+      {
+        std::lock_guard lk(m_);
+        if (waiters_.empty()) {
+          ++count_;
+          return;
+        }
+        next = std::move(waiters_.front());
+        waiters_.pop_front();
+      }
+      // Outside the lock: completing runs the waiter's callbacks, which may release().
+      if (detail::state_of(next)->try_set_value()) return;  // else it was cancelled
+    }
+  }
+
+  /// Whether acquire() would have to wait (asyncio's locked()).
+  bool locked() const {
+    std::lock_guard lk(m_);
+    return count_ == 0;
+  }
+
+  /// Releases on destruction, unless dismissed.
+  class releaser {
+   public:
+    explicit releaser(semaphore& s) noexcept : s_(&s) {}
+    releaser(releaser&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    releaser& operator=(releaser&&) = delete;
+    ~releaser() {
+      if (s_) s_->release();
+    }
+    void dismiss() noexcept { s_ = nullptr; }
+
+   private:
+    semaphore* s_;
+  };
+
+ private:
+  mutable std::mutex m_;
+  std::size_t count_ = 0;
+  std::deque<future<void>> waiters_;
+};
+
+}  // namespace futura
+
+#endif
