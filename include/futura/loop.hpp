@@ -92,11 +92,14 @@ future<T> create_task(Context& ctx, boost::asio::awaitable<T, AwEx> body) {
 }
 
 namespace detail {
+template <class R>
+struct is_awaitable : std::false_type {};
+template <class T, class AwEx>
+struct is_awaitable<boost::asio::awaitable<T, AwEx>> : std::true_type {};
+/// A function object that takes nothing and returns an awaitable (a coroutine lambda).
 template <class F>
-concept coroutine_function = requires(F& f) {
-  { f() } -> std::same_as<boost::asio::awaitable<typename decltype(f())::value_type,
-                                                 typename decltype(f())::executor_type>>;
-};
+concept coroutine_function = std::invocable<F&> && is_awaitable<std::invoke_result_t<F&>>::value;
+
 /// Calls `fn` inside a coroutine frame that owns it: a lambda's captures then live as long
 /// as the coroutine it returns, instead of dying with the temporary closure.
 template <class F>
