@@ -204,7 +204,7 @@ template <class F, class R>
 auto thread_pool_executor::map_impl(F const& fn, R&& inputs,
                                     std::optional<std::chrono::steady_clock::time_point> d) {
   using arg_t = std::ranges::range_reference_t<R>;
-  using value_t = std::invoke_result_t<F, std::decay_t<arg_t>>;
+  using value_t = detail::task_result_t<F, std::decay_t<arg_t>>;
   std::vector<future<value_t>> futures;
   if constexpr (std::ranges::sized_range<R>) futures.reserve(std::ranges::size(inputs));
   try {

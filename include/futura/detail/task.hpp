@@ -74,12 +74,21 @@ void invoke_into(state<T>& s, std::optional<Call>& call) noexcept {
   }
 }
 
+/// What the future of `fn(args...)` holds. An rvalue reference result (a data member
+/// pointer, a getter returning T&&) refers into the decay-copied call, which is destroyed
+/// before the future completes: the future holds the value instead.
+template <class F, class... Args>
+using task_result_t =
+    std::conditional_t<std::is_rvalue_reference_v<std::invoke_result_t<F&&, Args&&...>>,
+                       std::remove_cvref_t<std::invoke_result_t<F&&, Args&&...>>,
+                       std::invoke_result_t<F&&, Args&&...>>;
+
 /// A posted function call and its future: the handler futura::submit and the thread pool
 /// post. Move-only; destroyed unrun, it breaks its promise.
 template <class F, class... Args>
 class task {
  public:
-  using result_type = std::invoke_result_t<F&&, Args&&...>;
+  using result_type = task_result_t<F, Args...>;
 
   template <class G, class... A>
   explicit task(G&& fn, A&&... a)
