@@ -149,13 +149,26 @@ concept has_executor = requires(Initiation const& i) {
   i.get_executor();
 };
 
+/// The initiation that knows the executor. Asio's adapters (as_tuple, redirect_error,
+/// append, prepend) wrap the operation's initiation in an init_wrapper that hides its
+/// get_executor() but keeps it as the public member `initiation_`: look through them, or
+/// an adapted operation's future could neither be cancelled nor be loop-bound.
+template <class Initiation>
+auto const& executor_source(Initiation const& init) noexcept {
+  if constexpr (!has_executor<Initiation> && requires { init.initiation_; })
+    return executor_source(init.initiation_);
+  else
+    return init;
+}
+
 /// Creates the state of an operation about to start, and its handler. The state is
 /// running from the start, and interruptible when the operation's executor is known.
 template <class T, class Initiation>
 auto make_op(Initiation const& init) {
-  if constexpr (has_executor<Initiation>) {
-    using state_t = op_state<T, std::decay_t<decltype(init.get_executor())>>;
-    auto* s = state_t::create(init.get_executor());
+  auto const& source = executor_source(init);
+  if constexpr (has_executor<std::decay_t<decltype(source)>>) {
+    using state_t = op_state<T, std::decay_t<decltype(source.get_executor())>>;
+    auto* s = state_t::create(source.get_executor());
     s->try_start();
     return op_handler<T, state_t>(s);
   } else {
