@@ -91,7 +91,7 @@ void backoff::pause() noexcept {
 
 state_base::~state_base() = default;
 
-future_state state_base::state() const noexcept {
+future_state state_base::public_state() const noexcept {
   switch (status()) {
     case pending:
       return future_state::pending;
@@ -133,7 +133,8 @@ bool state_base::cancel(std::string_view msg) {
     interrupt();  // the producer completes the future: cancelled, or with what it had
     return true;
   }
-  if (s != pending) return false;  // finished, or running with nothing to interrupt
+  if (s == error) mark_retrieved();  // asyncio: no "never retrieved" after cancel()
+  if (s != pending) return false;    // finished, or running with nothing to interrupt
   // Build the message outside the lock: it allocates.
   std::exception_ptr why =
       msg.empty() ? nullptr : std::make_exception_ptr(cancelled_error(std::string(msg)));
@@ -289,6 +290,7 @@ bool state_base::remove_node(node* n) {
 }
 
 std::size_t state_base::remove_callback(callback_id id) {
+  if (id == 0) return 0;  // ids start at 1; 0 marks waiters, which are not callbacks
   std::uint32_t w;
   if (!try_lock_pending(w)) return 0;
   node* n = head_;

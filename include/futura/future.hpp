@@ -43,8 +43,11 @@ template <class Rep, class Period>
 std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
   auto const now = std::chrono::steady_clock::now();
   if (d <= d.zero()) return now;  // a negative timeout acts like 0, as in Python
+  // Compare in floating point: converting a huge `d` (seconds::max()) to nanoseconds
+  // would overflow.
   auto const left = std::chrono::steady_clock::time_point::max() - now;
-  if (d >= left) return std::chrono::steady_clock::time_point::max();
+  if (std::chrono::duration<long double>(d) >= std::chrono::duration<long double>(left))
+    return std::chrono::steady_clock::time_point::max();
   return now + std::chrono::ceil<std::chrono::steady_clock::duration>(d);
 }
 }  // namespace detail
@@ -85,7 +88,7 @@ class future {
 
   bool valid() const noexcept { return s_ != nullptr; }
 
-  future_state state() const { return checked().state(); }
+  future_state state() const { return checked().public_state(); }
   bool done() const { return checked().done(); }
   bool cancelled() const { return checked().status() == detail::cancelled; }
   bool running() const { return checked().status() == detail::running; }

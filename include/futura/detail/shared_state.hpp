@@ -108,7 +108,8 @@ class state_base {
     return word_.load(std::memory_order_acquire) & status_mask;
   }
   bool done() const noexcept { return is_done(word_.load(std::memory_order_acquire)); }
-  future_state state() const noexcept;
+  /// Named apart from state<T>, whose injected class name would hide it.
+  future_state public_state() const noexcept;
 
   // Transitions. May call from any thread.
   bool cancel(std::string_view msg);
