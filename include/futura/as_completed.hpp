@@ -1,0 +1,226 @@
+// futura/as_completed.hpp: concurrent.futures.as_completed for every future.
+#ifndef FUTURA_AS_COMPLETED_HPP
+#define FUTURA_AS_COMPLETED_HPP
+
+#include <futura/detail/completion_queue.hpp>
+#include <futura/detail/future_range.hpp>
+#include <futura/errors.hpp>
+#include <futura/future.hpp>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace futura {
+
+/// The futures of an as_completed() call, as they complete: an input range (iterate it
+/// once). Move-only. It holds each future only until it has been passed: `++` lets go of
+/// the current one. Destroying it early unhooks it from every future it still watches.
+template <class T>
+class as_completed_range {
+  struct impl {
+    impl(std::vector<future<T>> fs, std::chrono::steady_clock::time_point deadline)
+        : futures(std::move(fs)), queue(count_pending(futures)), deadline(deadline) {
+      // Snapshot first: what is done now comes first, in input order, even if a pending
+      // one completes while we are still hooking onto the others.
+      for (std::size_t i = 0; i < futures.size(); ++i)
+        if (!detail::state_of(futures[i])->done())
+          queue.watch(*detail::state_of(futures[i]), i);
+        else
+          ready_now.push_back(i);
+    }
+    static std::size_t count_pending(std::vector<future<T>> const& fs) noexcept {
+      std::size_t n = 0;
+      for (auto const& f : fs) n += !f.done();
+      return n;
+    }
+
+    /// Makes `current` the next future, blocking until the deadline.
+    void fetch() {
+      if (current.valid()) return;
+      std::size_t i;
+      if (next_ready < ready_now.size()) {
+        i = ready_now[next_ready++];
+      } else {
+        auto* n = queue.next(deadline);
+        if (!n) throw timed_out();
+        i = n->tag;
+      }
+      take(i);
+    }
+    /// As fetch(), without waiting: false if nothing is done yet.
+    bool try_fetch() noexcept {
+      if (current.valid()) return true;
+      if (next_ready < ready_now.size()) return take(ready_now[next_ready++]), true;
+      if (auto* n = queue.try_next()) return take(n->tag), true;
+      return false;
+    }
+    void take(std::size_t i) noexcept {
+      current = std::move(futures[i]);  // the range keeps no other reference to it
+      ++fetched;
+    }
+    bool at_end() const noexcept { return fetched == futures.size() && !current.valid(); }
+    timeout_error timed_out() const {
+      return timeout_error(std::to_string(futures.size() - fetched) + " (of " +
+                           std::to_string(futures.size()) + ") futures unfinished");
+    }
+
+    /// One step of async_next: completes `h` now if it can, else arms the doorbell (and a
+    /// timer that rings it at the deadline) and runs again on `h`'s executor when it rings.
+    template <class Handler>
+    void next_async(Handler&& h) {
+      auto ex = boost::asio::get_associated_executor(h);
+      std::exception_ptr e;
+      std::optional<future<T>> r;
+      current = {};  // what async_next delivered is the caller's alone
+      if (at_end()) {
+      } else if (try_fetch()) {
+        r.emplace(std::move(current));
+        current = {};
+      } else if (deadline != std::chrono::steady_clock::time_point::max() &&
+                 std::chrono::steady_clock::now() >= deadline) {
+        e = std::make_exception_ptr(timed_out());
+      } else {
+        auto bell = queue.arm();
+        std::shared_ptr<boost::asio::steady_timer> timer;
+        if (deadline != std::chrono::steady_clock::time_point::max()) {
+          timer = std::make_shared<boost::asio::steady_timer>(ex, deadline);
+          timer->async_wait([bell](boost::system::error_code ec) {
+            if (!ec) static_cast<detail::state<void>*>(detail::state_of(bell))->try_set_value();
+          });
+        }
+        bell.async_wait(boost::asio::bind_executor(
+            ex, [this, timer, h = std::move(h)](std::exception_ptr rang) mutable {
+              if (timer) timer->cancel();
+              if (rang)  // cancelled: the range is being destroyed; do not touch it
+                std::move(h)(rang, std::optional<future<T>>());
+              else
+                next_async(std::move(h));
+            }));
+        return;
+      }
+      boost::asio::post(
+          ex, [h = std::move(h), e, r = std::move(r)]() mutable { std::move(h)(e, std::move(r)); });
+    }
+
+    // Destroyed in reverse: the queue unhooks while the futures are still alive.
+    std::vector<future<T>> futures;      // distinct; emptied as they are fetched
+    std::vector<std::size_t> ready_now;  // done at the call, input order
+    detail::completion_queue queue;
+    std::chrono::steady_clock::time_point deadline;
+    std::size_t next_ready = 0;
+    std::size_t fetched = 0;
+    future<T> current;
+  };
+
+ public:
+  /// Blocks in `*` and `++` for the next future; throws timeout_error("N (of M) futures
+  /// unfinished") if none is done by the deadline.
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using difference_type = std::ptrdiff_t;
+    using value_type = future<T>;
+    using reference = future<T> const&;
+
+    iterator() = default;
+    reference operator*() const {
+      p_->fetch();
+      return p_->current;
+    }
+    iterator& operator++() {
+      p_->fetch();  // skipping one still consumes one
+      p_->current = {};
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(iterator const& it, std::default_sentinel_t) noexcept {
+      return it.p_->at_end();
+    }
+
+   private:
+    friend as_completed_range;
+    explicit iterator(impl* p) noexcept : p_(p) {}
+    impl* p_ = nullptr;
+  };
+
+  as_completed_range(std::vector<future<T>> distinct,
+                     std::chrono::steady_clock::time_point deadline)
+      : p_(std::make_unique<impl>(std::move(distinct), deadline)) {}
+
+  /// A new loop starts after the last future handed out (a loop that broke out on a
+  /// future does not get it again): each future is yielded once.
+  iterator begin() noexcept {
+    p_->current = {};
+    return iterator(p_.get());
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+  /// The next future as an Asio operation, for coroutines and callbacks: signature
+  /// `void(std::exception_ptr, std::optional<future<T>>)`, an empty optional once every
+  /// future was handed out, timeout_error past the deadline. It runs on the handler's
+  /// associated executor; no thread blocks. One at a time, and the range must outlive it.
+  ///
+  /// \code
+  /// auto r = futura::as_completed(futures);
+  /// while (auto f = co_await r.async_next(boost::asio::use_awaitable)) use(f->result());
+  /// \endcode
+  template <class Token>
+  auto async_next(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, std::optional<future<T>>)>(
+        [](auto h, impl* p) { p->next_async(std::move(h)); }, token, p_.get());
+  }
+
+  /// The number of distinct futures.
+  std::size_t size() const noexcept { return p_->futures.size(); }
+
+ private:
+  std::unique_ptr<impl> p_;
+};
+
+/// Yields each distinct future of `fs` once (Python's `concurrent.futures.as_completed`):
+/// those already done first, in input order, then the others as they complete. Cancelled
+/// futures are done too. Any mix of producers; a repeated future is yielded once.
+///
+/// \code
+/// for (auto const& f : futura::as_completed(futures))
+///   std::cout << f.result() << '\n';   // never blocks: f is done
+/// \endcode
+template <detail::future_range R>
+auto as_completed(R&& fs) {
+  using T = detail::range_future_value_t<R>;
+  return as_completed_range<T>(detail::distinct_futures<T>(std::forward<R>(fs), "as_completed"),
+                               std::chrono::steady_clock::time_point::max());
+}
+
+/// As as_completed(fs), with a deadline `timeout` after this call: a future not done by
+/// then makes `*`/`++` throw timeout_error("2 (of 4) futures unfinished"). Nothing is
+/// cancelled. A timeout <= 0 still yields what is already done.
+///
+/// \code
+/// try {
+///   for (auto const& f : futura::as_completed(futures, std::chrono::seconds(5))) use(f);
+/// } catch (futura::timeout_error const& e) { std::cerr << e.what() << '\n'; }
+/// \endcode
+template <detail::future_range R, class Rep, class Period>
+auto as_completed(R&& fs, std::chrono::duration<Rep, Period> timeout) {
+  using T = detail::range_future_value_t<R>;
+  auto const deadline = detail::deadline_after(timeout);  // counted from the call
+  return as_completed_range<T>(detail::distinct_futures<T>(std::forward<R>(fs), "as_completed"),
+                               deadline);
+}
+
+}  // namespace futura
+
+#endif
