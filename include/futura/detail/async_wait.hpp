@@ -123,7 +123,7 @@ class waiter final : public node {
       if (s) s->add_ref();
       boost::asio::post(self->work_, resumer{self, s});
     } else if (s && s->is_loop_bound()) {
-      self->complete = &resume_now;
+      self->complete = &resume_on_loop;
       s->post(self);
     } else {
       resume_now(self, s);
@@ -136,6 +136,21 @@ class waiter final : public node {
     Handler h(std::move(self->h_));
     destroy(self);  // before the upcall: the handler may start another wait
     Resume(h, static_cast<state<T>*>(sb));
+  }
+
+  /// Posted to the future's loop. `s` null: the loop dropped it unrun (its io_context
+  /// destroyed), so the handler is destroyed uncalled, as Asio does with its own handlers.
+  /// Calling it would deliver broken_promise for a future that has an outcome, from inside
+  /// ~io_context.
+  static void resume_on_loop(node* n, state_base* sb) noexcept {
+    if (sb) return resume_now(n, sb);
+    drop(static_cast<waiter*>(n));
+  }
+
+  /// Destroys the waiter and its handler uncalled.
+  static void drop(waiter* self) noexcept {
+    boost::asio::get_associated_cancellation_slot(self->h_).clear();  // drops its handle
+    destroy(self);
   }
 
   static void destroy(waiter* self) noexcept {
@@ -153,7 +168,7 @@ class waiter final : public node {
     resumer(resumer&& o) noexcept
         : self(std::exchange(o.self, nullptr)), s(std::exchange(o.s, nullptr)) {}
     ~resumer() {
-      if (self) destroy(self);
+      if (self) drop(self);
       if (s) s->release();
     }
     void operator()() {
