@@ -1,0 +1,412 @@
+#include <futura/future.hpp>
+
+#define BOOST_TEST_MODULE future_async
+#include <boost/test/unit_test.hpp>
+
+#include <futura/loop.hpp>
+#include <futura/promise.hpp>
+#include <futura/submit.hpp>
+#include <futura/use_future.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <exception>
+#include <latch>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace asio = boost::asio;
+
+namespace {
+
+template <class E>
+bool holds(std::exception_ptr const& e) {
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (E const&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}
+
+asio::awaitable<int> plus_one(futura::future<int> f) {
+  futura::future<int> named = f;
+  int const v = co_await named;
+  co_return v + 1;
+}
+
+futura::future<int> done_with(int v) {
+  futura::promise<int> p;
+  auto f = p.get_future();
+  p.set_result(v);
+  return f;
+}
+
+asio::awaitable<int> awaits_a_temporary() {
+  co_return co_await done_with(20) +
+      co_await futura::create_task(co_await asio::this_coro::executor, plus_one(done_with(1)));
+}
+
+/// Notes whether it ever suspended between its start and its end.
+asio::awaitable<int> awaits_done_future(futura::future<int> f, bool& finished) {
+  int const v = co_await f;
+  finished = true;
+  co_return v;
+}
+
+asio::awaitable<int> finishes_at_once(bool& finished) {
+  finished = true;
+  co_return 0;
+}
+
+/// How many handlers the loop runs until `flag` is set.
+int turns_until(asio::io_context& ioc, bool const& flag) {
+  int turns = 0;
+  while (!flag && turns < 100 && ioc.run_one()) ++turns;
+  return turns;
+}
+
+asio::awaitable<void> awaits_void(futura::future<void> f) {
+  co_await f;
+}
+
+asio::awaitable<std::unique_ptr<int>> awaits_move_only(futura::future<std::unique_ptr<int>> f) {
+  co_return co_await f;
+}
+
+/// Awaits a pool future; notes whether it resumed on the loop's thread.
+asio::awaitable<int> awaits_on_loop(futura::future<int> f, asio::io_context& ioc, bool& on_loop) {
+  int const v = co_await f;
+  on_loop = ioc.get_executor().running_in_this_thread();
+  co_return v;
+}
+
+asio::awaitable<int> awaits_with_use_awaitable(futura::future<int> f) {
+  co_return co_await f.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(co_await_future)
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_named_future_gives_its_value) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, plus_one(f));
+  ioc.poll();
+  BOOST_TEST(!task.done());
+  f.set_result(41);
+  ioc.run();
+  BOOST_TEST(task.result() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_temporary_future_gives_its_value) {
+  asio::io_context ioc;
+  auto task = futura::create_task(ioc, awaits_a_temporary());
+  ioc.run();
+  BOOST_TEST(task.result() == 22);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_done_future_does_not_suspend) {
+  asio::io_context ioc;
+  bool finished = false, baseline_finished = false;
+  auto baseline = futura::create_task(ioc, finishes_at_once(baseline_finished));
+  auto const baseline_turns = turns_until(ioc, baseline_finished);
+  ioc.run();
+  ioc.restart();
+  auto task = futura::create_task(ioc, awaits_done_future(done_with(3), finished));
+  BOOST_TEST(turns_until(ioc, finished) == baseline_turns);  // not one turn more
+  ioc.restart();
+  ioc.run();
+  BOOST_TEST(task.result() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_pending_future_suspends_until_it_is_done) {
+  asio::io_context ioc;
+  bool finished = false;
+  auto f = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, awaits_done_future(f, finished));
+  ioc.poll();
+  BOOST_TEST(!finished);
+  f.set_result(4);
+  ioc.run();
+  BOOST_TEST(finished);
+  BOOST_TEST(task.result() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_future_void_returns_when_it_is_done) {
+  asio::io_context ioc;
+  auto f = futura::create_future<void>(ioc);
+  auto task = futura::create_task(ioc, awaits_void(f));
+  ioc.poll();
+  BOOST_TEST(!task.done());
+  f.set_result();
+  ioc.run();
+  BOOST_CHECK_NO_THROW(task.result());
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_move_only_value_moves_it_out) {
+  asio::io_context ioc;
+  auto f = futura::create_future<std::unique_ptr<int>>(ioc);
+  auto task = futura::create_task(ioc, awaits_move_only(f));
+  f.set_result(std::make_unique<int>(7));
+  ioc.run();
+  BOOST_REQUIRE(task.result());
+  BOOST_TEST(*task.result() == 7);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_rethrows_the_stored_exception) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  auto const e = std::make_exception_ptr(std::runtime_error("stored"));
+  f.set_exception(e);
+  auto task = futura::create_task(ioc, plus_one(f));
+  ioc.run();
+  BOOST_TEST((task.exception() == e));
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_a_cancelled_future_throws_cancelled_error) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  bool caught = false;
+  auto task = futura::create_task(ioc, [](futura::future<int> f, bool& c) -> asio::awaitable<int> {
+    try {
+      co_return co_await f;
+    } catch (futura::cancelled_error const&) {
+      c = true;
+      co_return -1;
+    }
+  }(f, caught));
+  ioc.poll();
+  f.cancel();
+  ioc.run();
+  BOOST_TEST(caught);
+  BOOST_TEST(task.result() == -1);
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_future_awaited_on_a_loop_resumes_on_the_loop_and_keeps_run_busy) {
+  asio::io_context ioc;
+  asio::thread_pool pool(1);
+  std::latch release(1);
+  auto f = futura::submit(pool.get_executor(), [&] {
+    release.wait();
+    return 9;
+  });
+  bool on_loop = false;
+  auto task = futura::create_task(ioc, awaits_on_loop(f, ioc, on_loop));
+  asio::post(ioc, [&] { release.count_down(); });  // after the coroutine started waiting
+  ioc.run();                                       // returns only once the coroutine is done
+  BOOST_TEST(task.done());
+  BOOST_TEST(task.result() == 9);
+  BOOST_TEST(on_loop);
+  pool.join();
+}
+
+BOOST_AUTO_TEST_CASE(a_coroutine_cancelled_while_awaiting_a_future_cancels_that_future) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  asio::cancellation_signal signal;
+  std::exception_ptr outcome;
+  asio::co_spawn(
+      ioc, plus_one(f),
+      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) { outcome = e; }));
+  ioc.poll();
+  BOOST_TEST(!f.done());
+  signal.emit(asio::cancellation_type::terminal);
+  ioc.run();
+  BOOST_TEST(f.cancelled());
+  BOOST_TEST(holds<futura::cancelled_error>(outcome));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(async_wait)
+
+BOOST_AUTO_TEST_CASE(async_wait_with_use_awaitable_gives_the_value) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, awaits_with_use_awaitable(f));
+  ioc.poll();
+  f.set_result(5);
+  ioc.run();
+  BOOST_TEST(task.result() == 5);
+}
+
+BOOST_AUTO_TEST_CASE(async_wait_with_use_awaitable_rethrows) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  f.set_exception(std::logic_error("awaited"));
+  auto task = futura::create_task(ioc, awaits_with_use_awaitable(f));
+  ioc.run();
+  BOOST_CHECK_THROW(task.result(), std::logic_error);
+}
+
+BOOST_AUTO_TEST_CASE(async_wait_with_deferred_starts_only_when_launched) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  auto op = f.async_wait(asio::deferred);
+  int seen = 0;
+  std::move(op)([&](std::exception_ptr e, int v) {
+    if (!e) seen = v;
+  });
+  f.set_result(6);
+  BOOST_TEST(seen == 0);
+  ioc.run();
+  BOOST_TEST(seen == 6);
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_callback_on_a_future_without_a_loop_runs_in_the_completing_thread) {
+  futura::promise<int> p;
+  auto f = p.get_future();
+  std::thread::id ran_on;
+  int seen = 0;
+  f.async_wait([&](std::exception_ptr, int v) {
+    ran_on = std::this_thread::get_id();
+    seen = v;
+  });
+  BOOST_TEST(seen == 0);
+  std::thread producer([&] { p.set_result(8); });
+  auto const producer_id = producer.get_id();
+  producer.join();
+  BOOST_TEST(seen == 8);
+  BOOST_TEST((ran_on == producer_id));
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_callback_on_a_loop_future_runs_on_the_loop_never_inside_set_result) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  bool on_loop = false;
+  int seen = 0;
+  f.async_wait([&](std::exception_ptr, int v) {
+    on_loop = ioc.get_executor().running_in_this_thread();
+    seen = v;
+  });
+  f.set_result(2);
+  BOOST_TEST(seen == 0);
+  ioc.run();
+  BOOST_TEST(seen == 2);
+  BOOST_TEST(on_loop);
+}
+
+BOOST_AUTO_TEST_CASE(a_callback_bound_to_an_executor_runs_there) {
+  asio::io_context ioc;
+  futura::promise<int> p;
+  auto f = p.get_future();
+  bool on_loop = false;
+  int seen = 0;
+  f.async_wait(asio::bind_executor(ioc, [&](std::exception_ptr, int v) {
+    on_loop = ioc.get_executor().running_in_this_thread();
+    seen = v;
+  }));
+  std::thread producer([&] { p.set_result(3); });
+  ioc.run();  // the pending wait keeps run() busy until the handler has run
+  producer.join();
+  BOOST_TEST(seen == 3);
+  BOOST_TEST(on_loop);
+}
+
+BOOST_AUTO_TEST_CASE(async_wait_with_use_future_returns_a_future_of_the_value) {
+  futura::promise<int> p, q, r;
+  auto f = p.get_future().async_wait(futura::use_future);
+  auto g = q.get_future().async_wait(futura::use_future);
+  auto h = r.get_future().async_wait(futura::use_future);
+  static_assert(std::is_same_v<decltype(f), futura::future<int>>);
+  BOOST_TEST(!(f == p.get_future()));
+  BOOST_TEST(!f.done());
+  p.set_result(10);
+  q.set_exception(std::make_exception_ptr(std::out_of_range("range")));
+  r.get_future().cancel();
+  BOOST_TEST(f.result() == 10);
+  BOOST_CHECK_THROW(g.result(), std::out_of_range);
+  BOOST_TEST(h.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(a_parallel_group_waiting_for_one_cancels_the_other_future) {
+  asio::io_context ioc;
+  auto first = futura::create_future<int>(ioc);
+  auto second = futura::create_future<int>(ioc);
+  std::array<std::size_t, 2> order{};
+  std::exception_ptr e1, e2;
+  int v1 = 0;
+  asio::experimental::make_parallel_group(first.async_wait(asio::deferred),
+                                          second.async_wait(asio::deferred))
+      .async_wait(asio::experimental::wait_for_one(),
+                  asio::bind_executor(ioc, [&](std::array<std::size_t, 2> o, std::exception_ptr a,
+                                               int x, std::exception_ptr b, int) {
+                    order = o;
+                    e1 = a;
+                    v1 = x;
+                    e2 = b;
+                  }));
+  first.set_result(1);
+  ioc.run();
+  BOOST_TEST(order[0] == 0u);
+  BOOST_TEST(order[1] == 1u);
+  BOOST_TEST(!e1);
+  BOOST_TEST(v1 == 1);
+  BOOST_TEST(holds<futura::cancelled_error>(e2));
+  BOOST_TEST(second.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(emitting_the_slot_of_a_plain_callback_cancels_the_future) {
+  futura::promise<int> p;
+  auto f = p.get_future();
+  asio::cancellation_signal signal;
+  std::exception_ptr outcome;
+  f.async_wait(
+      asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) { outcome = e; }));
+  signal.emit(asio::cancellation_type::terminal);
+  BOOST_TEST(f.cancelled());
+  BOOST_TEST(holds<futura::cancelled_error>(outcome));
+}
+
+BOOST_AUTO_TEST_CASE(a_future_dropped_by_every_handle_while_awaited_delivers_broken_promise) {
+  std::exception_ptr outcome;
+  bool called = false;
+  {
+    auto f = futura::create_future<int>();
+    f.async_wait([&](std::exception_ptr e, int) {
+      called = true;
+      outcome = e;
+    });
+  }
+  BOOST_TEST(called);
+  BOOST_TEST(holds<futura::broken_promise>(outcome));
+}
+
+BOOST_AUTO_TEST_CASE(callbacks_posted_to_a_destroyed_io_context_are_released_unrun) {
+  auto const token = std::make_shared<int>(0);
+  bool ran = false;
+  futura::future<int> f, task;
+  {
+    asio::io_context ioc;
+    f = futura::create_future<int>(ioc);
+    f.add_done_callback([token, &ran] { ran = true; });
+    f.async_wait([token, &ran](std::exception_ptr, int) { ran = true; });
+    task = futura::create_task(ioc, plus_one(f));
+    ioc.poll();  // the task now waits on f
+    f.set_result(1);
+    BOOST_TEST(token.use_count() == 3);
+  }  // the io_context dies with the callbacks and the task's resumption queued
+  BOOST_TEST(!ran);
+  BOOST_TEST(token.use_count() == 1);
+  BOOST_CHECK_THROW(task.result(), futura::broken_promise);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

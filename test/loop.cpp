@@ -1,0 +1,623 @@
+#include <futura/loop.hpp>
+
+#define BOOST_TEST_MODULE loop
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <latch>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs the io_context until it has no work left, but at most `limit`; true if it ran out of
+/// work (rather than out of time).
+bool runs_out_of_work(asio::io_context& ioc, std::chrono::seconds limit = 10s) {
+  ioc.run_for(limit);
+  return ioc.stopped();
+}
+
+template <class F>
+std::string what_of(F const& f) {
+  try {
+    f.result();
+  } catch (std::exception const& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+asio::awaitable<int> value_of(int v) {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  co_return v;
+}
+
+asio::awaitable<int> fails(std::string what) {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  throw std::runtime_error(what);
+}
+
+/// Awaits `f` and returns its value plus one.
+asio::awaitable<int> awaits(futura::future<int> f) {
+  int const v = co_await f;
+  co_return v + 1;
+}
+
+/// Counts `started` down, then awaits `f` and returns its value plus one.
+asio::awaitable<int> awaits_after_signalling(futura::future<int> f, std::latch& started) {
+  started.count_down();
+  int const v = co_await f;
+  co_return v + 1;
+}
+
+/// Awaits `f`; on cancellation returns `instead`.
+asio::awaitable<int> awaits_catching(futura::future<int> f, int instead) {
+  try {
+    co_return co_await f;
+  } catch (futura::cancelled_error const&) {
+    co_return instead;
+  }
+}
+
+/// Marks that it started, then sleeps an hour.
+asio::awaitable<int> sleeps_an_hour(bool& started) {
+  started = true;
+  co_await futura::sleep(1h);
+  co_return 0;
+}
+
+/// Sleeps until cancelled, then takes one more loop turn to clean up before rethrowing:
+/// wait_for must wait for that cleanup.
+asio::awaitable<int> cleans_up_when_cancelled(bool& cleaned_up) {
+  bool cancelled = false;
+  try {
+    co_await futura::sleep(1h);
+  } catch (futura::cancelled_error const&) {
+    cancelled = true;
+  }
+  if (cancelled) {
+    co_await asio::this_coro::reset_cancellation_state();
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    cleaned_up = true;
+    throw futura::cancelled_error();
+  }
+  co_return 0;
+}
+
+/// Sleeps until cancelled, then suppresses the cancellation and returns `v`.
+asio::awaitable<int> suppresses_cancellation(int v) {
+  try {
+    co_await futura::sleep(1h);
+  } catch (futura::cancelled_error const&) {
+    co_return v;
+  }
+  co_return 0;
+}
+
+/// wait_for(f, d); on timeout_error, notes what `flag` was at that moment, and rethrows.
+asio::awaitable<int> wait_for_noting(futura::future<int> f, std::chrono::milliseconds d,
+                                     bool const& flag, bool& flag_at_timeout) {
+  try {
+    co_return co_await futura::wait_for(f, d);
+  } catch (futura::timeout_error const&) {
+    flag_at_timeout = flag;
+    throw;
+  }
+}
+
+/// Makes `body` a task on this loop, and waits for it at most `d`.
+asio::awaitable<int> wait_for_a_new_task(asio::awaitable<int> body, std::chrono::milliseconds d) {
+  auto inner = futura::create_task(co_await asio::this_coro::executor, std::move(body));
+  co_return co_await futura::wait_for(inner, d);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(create_future)
+
+BOOST_AUTO_TEST_CASE(callbacks_are_posted_never_run_inside_set_result) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  std::vector<int> bag;
+  f.add_done_callback([&] { bag.push_back(42); });
+  f.add_done_callback([&] { bag.push_back(17); });
+  f.set_result(1);
+  BOOST_TEST(f.done());
+  BOOST_TEST(bag.empty());
+  BOOST_TEST(ioc.poll() > 0u);
+  BOOST_TEST(bag == (std::vector<int>{42, 17}));
+}
+
+BOOST_AUTO_TEST_CASE(a_callback_added_after_completion_is_posted_too) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc.get_executor());
+  f.set_result(3);
+  int seen = 0;
+  f.add_done_callback([&](futura::future<int> const& d) { seen = d.result(); });
+  BOOST_TEST(seen == 0);
+  ioc.poll();
+  BOOST_TEST(seen == 3);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_also_posts_the_callbacks) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  bool saw_cancelled = false;
+  f.add_done_callback([&](futura::future<int> const& d) { saw_cancelled = d.cancelled(); });
+  BOOST_TEST(f.cancel());
+  BOOST_TEST(!saw_cancelled);
+  ioc.poll();
+  BOOST_TEST(saw_cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(remove_done_callback_counts_what_it_removed_and_only_the_rest_run) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  int cb1 = 0, cb2 = 0;
+  auto const first = f.add_done_callback([&] { ++cb1; });
+  auto const second = f.add_done_callback([&] { ++cb2; });
+  BOOST_TEST(f.remove_done_callback(second) == 1u);
+  BOOST_TEST(f.remove_done_callback(second) == 0u);
+  BOOST_TEST(f.remove_done_callback(first + second + 1000) == 0u);
+  f.add_done_callback([&] { ++cb2; });
+  std::vector<futura::callback_id> copies{first};
+  for (int i = 0; i < 5; ++i) copies.push_back(f.add_done_callback([&] { ++cb1; }));
+  std::size_t removed = 0;
+  for (auto id : copies) removed += f.remove_done_callback(id);
+  BOOST_TEST(removed == 6u);
+  f.set_result(0);
+  ioc.poll();
+  BOOST_TEST(cb1 == 0);
+  BOOST_TEST(cb2 == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_callback_bound_to_an_executor_runs_on_that_executor) {
+  asio::io_context ioc, other;
+  auto f = futura::create_future<int>(ioc);
+  bool ran_on_other = false, ran = false;
+  f.add_done_callback(asio::bind_executor(other, [&] {
+    ran = true;
+    ran_on_other = other.get_executor().running_in_this_thread();
+  }));
+  f.set_result(1);
+  ioc.poll();
+  BOOST_TEST(!ran);
+  other.poll();
+  BOOST_TEST(ran);
+  BOOST_TEST(ran_on_other);
+}
+
+BOOST_AUTO_TEST_CASE(result_and_exception_on_a_pending_future_inside_its_loop_throw_at_once) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  std::string result_what, exception_what;
+  asio::post(ioc, [&] {
+    try {
+      f.result();
+    } catch (futura::invalid_state_error const& e) {
+      result_what = e.what();
+    }
+    try {
+      (void)f.exception();
+    } catch (futura::invalid_state_error const& e) {
+      exception_what = e.what();
+    }
+  });
+  ioc.run();
+  BOOST_TEST(result_what == "Result is not set.");
+  BOOST_TEST(exception_what == "Exception is not set.");
+  BOOST_TEST(!f.done());
+}
+
+BOOST_AUTO_TEST_CASE(result_on_a_done_future_inside_its_loop_returns_the_value) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  f.set_result(8);
+  int seen = 0;
+  asio::post(ioc, [&] { seen = f.result(); });
+  ioc.run();
+  BOOST_TEST(seen == 8);
+}
+
+BOOST_AUTO_TEST_CASE(a_blocking_result_from_another_thread_simply_waits) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  std::latch started(1);
+  int seen = 0;
+  std::thread waiter([&] {
+    started.count_down();
+    seen = f.result();
+  });
+  started.wait();
+  asio::post(ioc, [&] { f.set_result(42); });
+  ioc.run();
+  waiter.join();
+  BOOST_TEST(seen == 42);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(create_task)
+
+BOOST_AUTO_TEST_CASE(a_task_delivers_the_coroutine_value_or_exception) {
+  asio::io_context ioc;
+  auto good = futura::create_task(ioc, value_of(5));
+  auto bad = futura::create_task(ioc.get_executor(), fails("Fail!"));
+  static_assert(std::is_same_v<decltype(good), futura::future<int>>);
+  BOOST_TEST(!good.done());
+  BOOST_CHECK_NO_THROW(ioc.run());
+  BOOST_TEST(good.result() == 5);
+  BOOST_TEST(what_of(bad) == "Fail!");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_cancelled_before_it_starts_never_runs) {
+  asio::io_context ioc;
+  bool started = false;
+  auto task = futura::create_task(ioc, sleeps_an_hour(started));
+  BOOST_TEST(task.cancel());
+  BOOST_TEST(task.cancelled());
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(!started);
+  BOOST_TEST(task.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_task_cancels_the_future_it_awaits) {
+  asio::io_context ioc;
+  auto inner = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, awaits(inner));
+  ioc.poll();
+  BOOST_TEST(task.running());
+  BOOST_TEST(task.cancel());
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(inner.cancelled());
+  BOOST_TEST(task.cancelled());
+  BOOST_CHECK_THROW(task.result(), futura::cancelled_error);
+  BOOST_TEST(task.cancel());  // cancelled already: true, as concurrent.futures says
+}
+
+BOOST_AUTO_TEST_CASE(a_task_that_catches_the_cancellation_and_returns_is_not_cancelled) {
+  asio::io_context ioc;
+  auto inner = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, awaits_catching(inner, 42));
+  ioc.poll();
+  BOOST_TEST(task.cancel());
+  ioc.run();
+  BOOST_TEST(!task.cancelled());
+  BOOST_TEST(task.result() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(create_task_from_another_thread_is_run_coroutine_threadsafe) {
+  asio::io_context ioc;
+  auto work = asio::make_work_guard(ioc);
+  std::thread loop([&] { ioc.run(); });
+
+  auto good = futura::create_task(ioc, value_of(3));
+  BOOST_TEST(good.result() == 3);
+
+  auto bad = futura::create_task(ioc, fails("Fail!"));
+  BOOST_CHECK_EXCEPTION(bad.result(), std::runtime_error,
+                        [](auto const& e) { return std::string(e.what()) == "Fail!"; });
+
+  auto inner = futura::create_future<int>(ioc);
+  std::latch started(1);
+  auto waiting = futura::create_task(ioc, awaits_after_signalling(inner, started));
+  started.wait();  // the cancellation posted below reaches the coroutine once it waits
+  BOOST_CHECK_THROW(waiting.result(0ms), futura::timeout_error);
+  BOOST_TEST(waiting.cancel());
+  BOOST_CHECK_THROW(waiting.result(), futura::cancelled_error);
+  BOOST_TEST(waiting.cancelled());
+  inner.wait();
+  BOOST_TEST(inner.cancelled());
+
+  work.reset();
+  loop.join();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(run_and_sleep)
+
+BOOST_AUTO_TEST_CASE(run_returns_the_value_of_main) {
+  BOOST_TEST(futura::run(value_of(11)) == 11);
+}
+
+BOOST_AUTO_TEST_CASE(run_rethrows_what_main_throws) {
+  BOOST_CHECK_EXCEPTION(futura::run(fails("main failed")), std::runtime_error,
+                        [](auto const& e) { return std::string(e.what()) == "main failed"; });
+}
+
+BOOST_AUTO_TEST_CASE(run_of_a_void_coroutine_returns_when_it_is_done) {
+  bool done = false;
+  futura::run([](bool& d) -> asio::awaitable<void> {
+    co_await futura::sleep(1ms);
+    d = true;
+  }(done));
+  BOOST_TEST(done);
+}
+
+BOOST_AUTO_TEST_CASE(sleep_waits_at_least_its_duration) {
+  auto const start = std::chrono::steady_clock::now();
+  futura::run(futura::sleep(5ms));
+  BOOST_TEST((std::chrono::steady_clock::now() - start >= 5ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_sleep_ends_the_task_cancelled_at_once) {
+  asio::io_context ioc;
+  auto task = futura::create_task(ioc, futura::sleep(1h));
+  ioc.poll();
+  BOOST_TEST(task.cancel());
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(task.cancelled());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(wait_for)
+
+BOOST_AUTO_TEST_CASE(on_timeout_the_inner_task_is_cancelled_and_waited_for) {
+  asio::io_context ioc;
+  bool cleaned_up = false;
+  auto inner = futura::create_task(ioc, cleans_up_when_cancelled(cleaned_up));
+  bool cleaned_up_before_timeout_error = false;
+  auto outer = futura::create_task(
+      ioc, wait_for_noting(inner, 50ms, cleaned_up, cleaned_up_before_timeout_error));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_CHECK_THROW(outer.result(), futura::timeout_error);
+  BOOST_TEST(cleaned_up_before_timeout_error);
+  BOOST_TEST(inner.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(a_result_before_the_timeout_wins) {
+  asio::io_context ioc;
+  auto inner = futura::create_future<int>(ioc);
+  auto outer = futura::create_task(ioc, futura::wait_for(inner, 1h));
+  ioc.poll();
+  inner.set_result(4);
+  BOOST_TEST(runs_out_of_work(ioc));  // the hour-long timer was cancelled too
+  BOOST_TEST(outer.result() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_before_the_timeout_passes_through) {
+  asio::io_context ioc;
+  auto inner = futura::create_task(ioc, fails("inner failed"));
+  auto outer = futura::create_task(ioc, futura::wait_for(inner, 1h));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(what_of(outer) == "inner failed");
+}
+
+BOOST_AUTO_TEST_CASE(a_zero_or_negative_timeout_on_a_done_future_returns_its_result) {
+  asio::io_context ioc;
+  auto done = futura::create_future<int>(ioc);
+  done.set_result(9);
+  auto zero = futura::create_task(ioc, futura::wait_for(done, 0ms));
+  auto negative = futura::create_task(ioc, futura::wait_for(done, -1s));
+  ioc.run();
+  BOOST_TEST(zero.result() == 9);
+  BOOST_TEST(negative.result() == 9);
+}
+
+BOOST_AUTO_TEST_CASE(a_zero_timeout_on_a_task_not_yet_started_times_out_without_starting_it) {
+  asio::io_context ioc;
+  bool started = false;
+  auto outer = futura::create_task(ioc, wait_for_a_new_task(sleeps_an_hour(started), 0ms));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_CHECK_THROW(outer.result(), futura::timeout_error);
+  BOOST_TEST(!started);
+}
+
+BOOST_AUTO_TEST_CASE(a_zero_timeout_on_a_running_task_cancels_it_and_times_out) {
+  asio::io_context ioc;
+  bool started = false;
+  auto inner = futura::create_task(ioc, sleeps_an_hour(started));
+  ioc.poll();
+  BOOST_TEST(started);
+  auto outer = futura::create_task(ioc, futura::wait_for(inner, -5ms));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_CHECK_THROW(outer.result(), futura::timeout_error);
+  BOOST_TEST(inner.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(an_inner_task_that_suppresses_the_cancellation_gives_its_value) {
+  asio::io_context ioc;
+  auto inner = futura::create_task(ioc, suppresses_cancellation(42));
+  auto outer = futura::create_task(ioc, futura::wait_for(inner, 50ms));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(outer.result() == 42);
+  BOOST_TEST(!inner.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_the_coroutine_running_wait_for_cancels_the_inner_future) {
+  asio::io_context ioc;
+  bool started = false;
+  auto inner = futura::create_task(ioc, sleeps_an_hour(started));
+  auto outer = futura::create_task(ioc, futura::wait_for(inner, 1h));
+  ioc.poll();
+  BOOST_TEST(started);
+  BOOST_TEST(outer.cancel());
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(outer.cancelled());
+  BOOST_TEST(inner.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(a_running_pool_future_cannot_be_cancelled_so_it_times_out_without_waiting) {
+  asio::thread_pool pool(1);
+  std::latch release(1);
+  std::latch running(1);
+  auto busy = futura::run_in_executor(pool.get_executor(), [&] {
+    running.count_down();
+    release.wait();
+    return 5;
+  });
+  running.wait();
+  asio::io_context ioc;
+  auto outer = futura::create_task(ioc, futura::wait_for(busy, 50ms));
+  BOOST_TEST(runs_out_of_work(ioc));  // returns although busy is still running
+  BOOST_CHECK_THROW(outer.result(), futura::timeout_error);
+  BOOST_TEST(busy.running());
+  release.count_down();
+  BOOST_TEST(busy.result() == 5);
+  pool.join();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(timeout)
+
+BOOST_AUTO_TEST_CASE(on_expiry_the_body_sees_cancellation_and_the_caller_gets_timeout_error) {
+  bool cleaned_up = false;
+  bool outer_still_usable = false;
+  auto const r = futura::run([&]() -> asio::awaitable<int> {
+    bool timed_out = false;
+    try {
+      co_return co_await futura::timeout(50ms, cleans_up_when_cancelled(cleaned_up));
+    } catch (futura::timeout_error const&) {
+      timed_out = true;
+    }
+    // The enclosing coroutine is not left cancelled: it can await again.
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    outer_still_usable = timed_out;
+    co_return -1;
+  }());
+  BOOST_TEST(r == -1);
+  BOOST_TEST(cleaned_up);
+  BOOST_TEST(outer_still_usable);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_that_finishes_in_time_gives_its_value) {
+  BOOST_TEST(futura::run(futura::timeout(1h, value_of(6))) == 6);
+}
+
+BOOST_AUTO_TEST_CASE(other_exceptions_pass_through_the_timeout) {
+  BOOST_CHECK_EXCEPTION(futura::run(futura::timeout(1h, fails("foreign"))), std::runtime_error,
+                        [](auto const& e) { return std::string(e.what()) == "foreign"; });
+}
+
+BOOST_AUTO_TEST_CASE(a_zero_timeout_expires_at_once) {
+  bool started = false;
+  BOOST_CHECK_THROW(futura::run(futura::timeout(0ms, sleeps_an_hour(started))),
+                    futura::timeout_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(shield)
+
+BOOST_AUTO_TEST_CASE(cancelling_the_outer_future_leaves_the_inner_running) {
+  asio::io_context ioc;
+  auto inner = futura::create_future<int>(ioc);
+  auto outer = futura::shield(inner);
+  BOOST_TEST(!(outer == inner));
+  BOOST_TEST(outer.cancel());
+  BOOST_TEST(outer.cancelled());
+  BOOST_TEST(!inner.done());
+  inner.set_result(5);
+  ioc.run();
+  BOOST_TEST(inner.result() == 5);
+  BOOST_TEST(outer.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_task_that_awaits_a_shield_leaves_the_inner_running) {
+  asio::io_context ioc;
+  auto inner = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, awaits(futura::shield(inner)));
+  ioc.poll();
+  BOOST_TEST(task.cancel());
+  ioc.run();
+  BOOST_TEST(task.cancelled());
+  BOOST_TEST(!inner.done());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_the_inner_future_cancels_the_outer) {
+  asio::io_context ioc;
+  auto inner = futura::create_future<int>(ioc);
+  auto outer = futura::shield(inner);
+  BOOST_TEST(inner.cancel());
+  ioc.run();
+  BOOST_TEST(outer.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(the_outer_future_gets_the_same_result_or_exception) {
+  asio::io_context ioc;
+  auto ok = futura::create_future<int>(ioc);
+  auto bad = futura::create_future<int>(ioc);
+  auto outer_ok = futura::shield(ok);
+  auto outer_bad = futura::shield(bad);
+  auto const e = std::make_exception_ptr(std::runtime_error("inner error"));
+  ok.set_result(3);
+  bad.set_exception(e);
+  ioc.run();
+  BOOST_TEST(outer_ok.result() == 3);
+  BOOST_TEST((outer_bad.exception() == e));
+  BOOST_TEST((bad.exception() == e));
+}
+
+BOOST_AUTO_TEST_CASE(shield_of_a_done_future_is_that_same_future) {
+  asio::io_context ioc;
+  auto done = futura::create_future<int>(ioc);
+  done.set_result(1);
+  BOOST_TEST((futura::shield(done) == done));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(run_in_executor)
+
+BOOST_AUTO_TEST_CASE(the_future_gets_the_function_result_or_exception) {
+  asio::thread_pool pool(2);
+  auto ok = futura::run_in_executor(
+      pool.get_executor(), [](int x) { return x * x; }, 7);
+  auto bad = futura::run_in_executor(pool.get_executor(),
+                                     []() -> int { throw std::invalid_argument("bad arg"); });
+  BOOST_TEST(ok.result() == 49);
+  BOOST_TEST(what_of(bad) == "bad arg");
+  pool.join();
+}
+
+BOOST_AUTO_TEST_CASE(its_future_is_awaitable_from_a_loop) {
+  futura::thread_pool_executor pool{{.max_workers = 1}};
+  int const r = futura::run([&]() -> asio::awaitable<int> {
+    co_return co_await futura::run_in_executor(pool, [] { return 12; });
+  }());
+  BOOST_TEST(r == 12);
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_before_it_starts_the_function_never_runs) {
+  asio::thread_pool pool(1);
+  std::latch release(1), running(1);
+  auto blocker = futura::run_in_executor(pool.get_executor(), [&] {
+    running.count_down();
+    release.wait();
+  });
+  std::atomic<bool> ran = false;
+  auto queued = futura::run_in_executor(pool.get_executor(), [&] { ran = true; });
+  running.wait();
+  BOOST_TEST(queued.cancel());
+  release.count_down();
+  pool.join();
+  BOOST_TEST(!ran);
+  BOOST_TEST(queued.cancelled());
+  BOOST_TEST(blocker.done());
+}
+
+BOOST_AUTO_TEST_CASE(a_shut_down_executor_throws_broken_executor_synchronously) {
+  futura::thread_pool_executor pool{{.max_workers = 1}};
+  pool.shutdown();
+  BOOST_CHECK_THROW(futura::run_in_executor(pool, [] { return 1; }), futura::broken_executor);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
