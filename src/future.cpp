@@ -280,12 +280,16 @@ bool state_base::add_node(node* n) {
   return true;
 }
 
-bool state_base::remove_node(node* n) {
-  std::uint32_t w;
-  if (!try_lock_pending(w)) return false;
+void state_base::unlink_and_unlock(node* n, std::uint32_t w) noexcept {
   (n->prev ? n->prev->next : head_) = n->next;
   (n->next ? n->next->prev : tail_) = n->prev;
   unlock(head_ ? w : w & ~has_nodes_bit);
+}
+
+bool state_base::remove_node(node* n) {
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  unlink_and_unlock(n, w);
   return true;
 }
 
@@ -299,9 +303,7 @@ std::size_t state_base::remove_callback(callback_id id) {
     unlock(w);
     return 0;
   }
-  (n->prev ? n->prev->next : head_) = n->next;
-  (n->next ? n->next->prev : tail_) = n->prev;
-  unlock(head_ ? w : w & ~has_nodes_bit);
+  unlink_and_unlock(n, w);
   n->complete(n, nullptr);  // frees it, unrun
   return 1;
 }
@@ -316,15 +318,8 @@ void state_base::rethrow_error() const {
 }
 
 std::exception_ptr state_base::exception_or_null() const {
-  switch (status()) {
-    case value:
-      return nullptr;
-    case error:
-      mark_retrieved();
-      return error_;
-    default:
-      rethrow_error();  // cancelled
-  }
+  if (status() == cancelled) rethrow_error();
+  return outcome_exception();
 }
 
 std::exception_ptr state_base::outcome_exception() const noexcept {

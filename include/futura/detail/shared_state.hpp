@@ -201,6 +201,8 @@ class state_base {
 
  private:
   void run_nodes(node* list) noexcept;
+  /// Takes `n` out of the done list, then releases the lock taken as `w`.
+  void unlink_and_unlock(node* n, std::uint32_t w) noexcept;
 
   std::atomic<std::uint32_t> word_{pending};
   std::atomic<std::uint32_t> refs_{1};
