@@ -511,6 +511,7 @@ BOOST_AUTO_TEST_CASE(a_zero_timeout_expires_at_once) {
   bool started = false;
   BOOST_CHECK_THROW(futura::run(futura::timeout(0ms, sleeps_an_hour(started))),
                     futura::timeout_error);
+  BOOST_TEST(!started);  // the body's task was cancelled before it could start
 }
 
 BOOST_AUTO_TEST_SUITE_END()
