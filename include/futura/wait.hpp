@@ -51,16 +51,16 @@ inline bool valid_return_when(return_when rw) noexcept {
 template <class T, class R>
 wait_result<T> wait_until(R&& fs, return_when rw, std::chrono::steady_clock::time_point deadline) {
   auto distinct = distinct_futures<T>(std::forward<R>(fs), "wait");
-  std::size_t pending = 0;
+  std::vector<std::size_t> pending;  // indices, as first seen: each is watched and counted
   bool any_done = false, any_failed = false;
-  for (auto const& f : distinct) {
-    auto const st = state_of(f)->status();
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    auto const st = state_of(distinct[i])->status();
     if (is_done(st))
       any_done = true, any_failed |= st == error;
     else
-      ++pending;
+      pending.push_back(i);
   }
-  bool const satisfied = pending == 0 || (rw == return_when::first_completed && any_done) ||
+  bool const satisfied = pending.empty() || (rw == return_when::first_completed && any_done) ||
                          (rw == return_when::first_exception && any_failed);
   if (!satisfied) {
     // Python checks the condition only when it has to wait for something.
@@ -75,10 +75,10 @@ wait_result<T> wait_until(R&& fs, return_when rw, std::chrono::steady_clock::tim
         if (s->is_loop_bound() && !s->done() && s->in_loop_thread())
           throw invalid_state_error("wait() on the thread running the loop of its futures");
       }
-    completion_queue q(pending);
-    for (std::size_t i = 0; i < distinct.size(); ++i)
-      if (!state_of(distinct[i])->done()) q.watch(*state_of(distinct[i]), i);
-    // A future done between the two passes has its node queued at once: still counted.
+    completion_queue q(pending.size());
+    // Watch exactly what was pending: one done since is queued at once and still counted
+    // (skipping it would lose a failure that first_exception is waiting for).
+    for (auto i : pending) q.watch(*state_of(distinct[i]), i);
     for (std::size_t seen = 0; auto* n = q.next(deadline);) {
       if (rw == return_when::first_completed) break;
       if (rw == return_when::first_exception && n->outcome == detail::error) break;
