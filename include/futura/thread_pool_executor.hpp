@@ -39,6 +39,34 @@ struct thread_pool_options {
 template <class T>
 class map_range;
 
+namespace detail {
+
+/// The work a thread pool has queued and no worker has taken yet, so that
+/// shutdown(cancel_futures) cancels it at once (Python drains its queue there) and a failed
+/// initializer fails it at once, rather than whenever a worker reaches it. Thread-safe.
+class pending_work {
+ public:
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  /// Registers `s`; returns its slot.
+  std::size_t add(state_base* s);
+  /// Unregisters `s` from `slot` if it is still there.
+  void remove(std::size_t slot, state_base* s) noexcept;
+  /// Empties the set; returns its states in submission order, each with a new reference.
+  std::vector<state_base*> take_all();
+
+ private:
+  struct entry {
+    state_base* state;
+    std::uint64_t seq;
+  };
+  std::mutex mutex_;
+  std::vector<entry> slots_;
+  std::vector<std::size_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  std::uint64_t next_seq_ = 0;
+};
+
+}  // namespace detail
+
 /// A pool of worker threads that runs submitted functions and hands back their futures.
 /// Thread-safe. Its threads start at construction (Asio's thread_pool does; Python starts
 /// them lazily) and never exceed max_workers. The destructor is shutdown(true).
@@ -65,10 +93,10 @@ class thread_pool_executor {
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {
     admission_ticket ticket(*this);
-    auto t = detail::task<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
-                                                                   std::forward<Args>(args)...);
-    auto f = t.get_future();
-    boost::asio::post(pool_.get_executor(), pool_task<decltype(t)>{this, std::move(t)});
+    using task_t = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
+    pool_task<task_t> t(this, task_t(std::forward<F>(fn), std::forward<Args>(args)...));
+    auto f = t.task.get_future();
+    boost::asio::post(pool_.get_executor(), std::move(t));
     return f;
   }
 
@@ -100,6 +128,7 @@ class thread_pool_executor {
   // gate_: flags in the low bits, in-flight submit() calls above them, so shutdown can
   // wait for every submit that passed the check to finish posting.
   static constexpr std::uint64_t shut_down = 1, cancelling = 2, broken = 4, one_submit = 8;
+  static constexpr std::size_t none = detail::pending_work::none;
 
   struct admission_ticket {
     explicit admission_ticket(thread_pool_executor& p) : pool(p) { pool.enter(); }
@@ -107,12 +136,27 @@ class thread_pool_executor {
     thread_pool_executor& pool;
   };
 
-  /// What a worker does with a task it dequeues: run it, or cancel/fail it.
+  /// What a worker does with a task it dequeues: run it, or cancel/fail it. Registered in
+  /// pending_ from submit() until a worker takes it.
   template <class Task>
   struct pool_task {
+    pool_task(thread_pool_executor* p, Task t)
+        : pool(p), task(std::move(t)), slot(p->pending_.add(task.shared_state())) {}
+    pool_task(pool_task&& o) noexcept
+        : pool(o.pool), task(std::move(o.task)), slot(std::exchange(o.slot, none)) {}
+    pool_task& operator=(pool_task&&) = delete;
+    ~pool_task() {
+      if (slot != none) pool->pending_.remove(slot, task.shared_state());
+    }
+
     thread_pool_executor* pool;
     Task task;
+    std::size_t slot;
+
     void operator()() noexcept {
+      pool->pending_.remove(std::exchange(slot, none), task.shared_state());
+      // Loaded after leaving pending_: work that shutdown(cancel_futures) or a failed
+      // initializer did not reach there is cancelled or failed here instead.
       auto const g = pool->gate_.load(std::memory_order_acquire);
       if (g & broken)
         task.fail(pool->broken_error());
@@ -129,7 +173,10 @@ class thread_pool_executor {
   void enter();  // throws if shut down or broken
   std::exception_ptr broken_error() const;
   void worker(std::size_t index, std::string name);
+  void cancel_pending();
+  void fail_pending() noexcept;
 
+  detail::pending_work pending_;      // outlives pool_, whose queued tasks refer to it
   boost::asio::thread_pool pool_{0};  // the queue; our own threads attach to it
   std::atomic<std::uint64_t> gate_{0};
   thread_pool_options options_;
@@ -158,9 +205,7 @@ class map_range {
       return *this;
     }
     void operator++(int) { ++*this; }
-    friend bool operator==(iterator const& a, std::default_sentinel_t) {
-      return a.at_end();
-    }
+    friend bool operator==(iterator const& a, std::default_sentinel_t) { return a.at_end(); }
 
    private:
     friend map_range;

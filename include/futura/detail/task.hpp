@@ -97,6 +97,8 @@ class task {
   task& operator=(task&&) noexcept = default;
 
   future<result_type> get_future() const noexcept { return out_.get_future(); }
+  /// The shared state, for an executor that must cancel or fail queued work by itself.
+  state_base* shared_state() const noexcept { return out_.get(); }
 
   /// Runs the call unless the future was cancelled (or completed by hand) first.
   void operator()() noexcept {
