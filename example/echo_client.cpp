@@ -1,5 +1,5 @@
 // echo_client: fires many connections at an echo server at once, each a task whose future
-// is collected at the end, and prints a summary.
+// is collected at the end with futura::gather_settled, and prints a summary.
 //
 //   echo_client                             demo: start an echo server of its own on a
 //                                           loopback port, send it 200 concurrent requests
@@ -8,6 +8,7 @@
 #include "echo.hpp"
 
 #include <futura/futura.hpp>
+#include <futura/gather.hpp>
 
 #include <boost/asio.hpp>
 
@@ -44,12 +45,17 @@ asio::awaitable<int> run_client(tcp::endpoint server, int connections) {
   for (int i = 0; i < connections; ++i)
     replies.push_back(futura::create_task(ex, request(server, i)));
 
+  // gather_settled: one future for all of them, each element a reply or its exception.
   int echoed = 0;
   std::map<std::string, int> errors;  // what went wrong, and how often
-  for (auto& reply : replies) {
-    try {
-      (void)co_await reply;
+  auto const results = co_await futura::gather_settled(replies);
+  for (auto const& reply : results) {
+    if (reply) {
       ++echoed;
+      continue;
+    }
+    try {
+      std::rethrow_exception(reply.error());
     } catch (std::exception const& e) {
       ++errors[e.what()];
     }
