@@ -34,7 +34,7 @@ def find_program(seeds_dir, name):
             return b
     marker = MARKERS.get(name)
     for b in blocks:
-        if marker and marker in b and "asyncio.run" in b + "__main__":
+        if marker and marker in b and ("asyncio.run" in b or "__main__" in b):
             return b
     sys.exit(f"no program named {name} in {seeds_dir}")
 
