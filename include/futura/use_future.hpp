@@ -107,6 +107,7 @@ class op_handler {
 
   template <class First, class... Rest>
   void operator()(First&& first, Rest&&... rest) {
+    op_completion_scope scope(own_io_context());
     using first_t = std::decay_t<First>;
     if constexpr (std::is_same_v<first_t, boost::system::error_code>) {
       if (first == boost::asio::error::operation_aborted)
@@ -126,9 +127,22 @@ class op_handler {
       set(std::forward<First>(first), std::forward<Rest>(rest)...);
     }
   }
-  void operator()() { set(); }
+  void operator()() {
+    op_completion_scope scope(own_io_context());
+    set();
+  }
 
  private:
+  /// The io_context running this handler now, if the operation runs on one.
+  boost::asio::io_context* own_io_context() const noexcept {
+    if constexpr (requires(State const& st) { st.get_executor(); }) {
+      auto* io = io_context_of(static_cast<State const*>(out_.get())->get_executor());
+      return io && io->get_executor().running_in_this_thread() ? io : nullptr;
+    } else {
+      return nullptr;
+    }
+  }
+
   template <class... V>
   void set(V&&... v) {
     if constexpr (std::is_void_v<T>)
@@ -161,20 +175,16 @@ auto const& executor_source(Initiation const& init) noexcept {
     return init;
 }
 
-/// Creates the state of an operation about to start, and its handler. The state is
-/// running from the start, and interruptible when the operation's executor is known.
+/// The state of an operation about to start: running from the start, interruptible when
+/// the operation's executor is known, created with the references of both ends.
 template <class T, class Initiation>
-auto make_op(Initiation const& init) {
+auto make_op_state(Initiation const& init) {
   auto const& source = executor_source(init);
   if constexpr (has_executor<std::decay_t<decltype(source)>>) {
     using state_t = op_state<T, std::decay_t<decltype(source.get_executor())>>;
-    auto* s = state_t::create(source.get_executor());
-    s->try_start();
-    return op_handler<T, state_t>(s);
+    return state_t::create(source.get_executor(), /*started=*/true);
   } else {
-    auto* s = state<T>::create();
-    s->try_start();
-    return op_handler<T, state<T>>(s);
+    return state<T>::create_started();
   }
 }
 
@@ -211,9 +221,11 @@ class async_result<futura::use_future_t, R(Args...)> {
 
   template <class Initiation, class... InitArgs>
   static return_type initiate(Initiation&& init, futura::use_future_t, InitArgs&&... args) {
-    auto handler = futura::detail::make_op<value_type>(init);
-    auto f = handler.get_future();
-    std::forward<Initiation>(init)(std::move(handler), std::forward<InitArgs>(args)...);
+    auto* s = futura::detail::make_op_state<value_type>(init);
+    using state_t = std::remove_pointer_t<decltype(s)>;
+    auto f = futura::detail::adopt<value_type>(s);  // the future's reference
+    std::forward<Initiation>(init)(futura::detail::op_handler<value_type, state_t>(s),
+                                   std::forward<InitArgs>(args)...);
     return f;
   }
 };

@@ -10,6 +10,7 @@
 #ifndef FUTURA_DETAIL_ASYNC_WAIT_HPP
 #define FUTURA_DETAIL_ASYNC_WAIT_HPP
 
+#include <futura/detail/io_executor.hpp>
 #include <futura/future.hpp>
 
 #include <boost/asio/associated_allocator.hpp>
@@ -73,6 +74,26 @@ struct cancel_on_emit {
   void operator()(boost::asio::cancellation_type) const { (void)f.cancel(); }
 };
 
+/// Marks the thread while an Asio operation's handler completes its future, from inside
+/// a handler the io_context is running. Waiters whose handlers run anywhere on that same
+/// io_context then resume at once, as use_awaitable does, instead of taking one more turn
+/// of the loop. Completions from user code (set_result) are still posted: asyncio never
+/// runs a waiter inside set_result.
+class op_completion_scope {
+ public:
+  explicit op_completion_scope(boost::asio::io_context* ctx) noexcept
+      : saved_(std::exchange(current_, ctx)) {}
+  ~op_completion_scope() { current_ = saved_; }
+  op_completion_scope(op_completion_scope const&) = delete;
+  op_completion_scope& operator=(op_completion_scope const&) = delete;
+
+  static boost::asio::io_context* current() noexcept { return current_; }
+
+ private:
+  static inline thread_local boost::asio::io_context* current_ = nullptr;
+  boost::asio::io_context* saved_;
+};
+
 template <class Handler>
 using tracked_executor_t = std::decay_t<decltype(boost::asio::prefer(
     boost::asio::get_associated_executor(std::declval<Handler const&>()),
@@ -83,9 +104,13 @@ inline constexpr bool has_own_executor_v =
     !std::is_same_v<boost::asio::associated_executor_t<Handler>, boost::asio::system_executor>;
 
 /// The node that waits for a future on behalf of an Asio handler. `Resume(handler, state*)`
-/// finally invokes the handler, on its executor.
-template <class T, class Handler, void (*Resume)(Handler&, state<T>*)>
+/// finally invokes the handler, on its executor. `Track`: hold outstanding work on that
+/// executor meanwhile, so run() does not return while the handler waits (a coroutine
+/// needs none: co_spawn holds work for its whole life).
+template <class T, class Handler, void (*Resume)(Handler&, state<T>*), bool Track = true>
 class waiter final : public node {
+  static constexpr bool track = Track && has_own_executor_v<Handler>;
+
   using alloc_t = typename std::allocator_traits<boost::asio::associated_allocator_t<
       Handler, boost::asio::recycling_allocator<void>>>::template rebind_alloc<waiter>;
 
@@ -108,7 +133,7 @@ class waiter final : public node {
   explicit waiter(Handler&& h) : h_(std::move(h)), work_(make_work(h_)) { complete = &on_complete; }
 
   static auto make_work(Handler const& h) {
-    if constexpr (has_own_executor_v<Handler>)
+    if constexpr (track)
       return boost::asio::prefer(boost::asio::get_associated_executor(h),
                                  boost::asio::execution::outstanding_work.tracked);
     else
@@ -120,8 +145,14 @@ class waiter final : public node {
     auto* self = static_cast<waiter*>(n);
     auto* s = static_cast<state<T>*>(sb);
     if constexpr (has_own_executor_v<Handler>) {
+      auto const ex = boost::asio::get_associated_executor(self->h_);
+      auto* const ctx = op_completion_scope::current();
+      if (s && ctx && ctx == unordered_io_context_of(ex)) return resume_now(self, s);
       if (s) s->add_ref();
-      boost::asio::post(self->work_, resumer{self, s});
+      if constexpr (track)
+        boost::asio::post(self->work_, resumer{self, s});
+      else
+        boost::asio::post(ex, resumer{self, s});
     } else if (s && s->is_loop_bound()) {
       self->complete = &resume_on_loop;
       s->post(self);
@@ -178,7 +209,7 @@ class waiter final : public node {
   };
 
   Handler h_;
-  std::conditional_t<has_own_executor_v<Handler>, tracked_executor_t<Handler>, int> work_;
+  std::conditional_t<track, tracked_executor_t<Handler>, int> work_;
 };
 
 template <class T>
@@ -236,7 +267,7 @@ class awaitable_async_op<Signature, futura::future<T>, Executor> {
         [](void* arg) {
           auto* self = static_cast<awaitable_async_op*>(arg);
           typename resume_handler::result_type unused;
-          futura::detail::waiter<T, resume_handler, &resume>::start(
+          futura::detail::waiter<T, resume_handler, &resume, false>::start(
               *futura::detail::state_of(self->f_),
               resume_handler(self->frame_->detach_thread(), unused));
         },

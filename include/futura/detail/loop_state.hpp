@@ -5,47 +5,20 @@
 #ifndef FUTURA_DETAIL_LOOP_STATE_HPP
 #define FUTURA_DETAIL_LOOP_STATE_HPP
 
+#include <futura/detail/io_executor.hpp>
 #include <futura/future.hpp>
 
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
 
 namespace futura::detail {
-
-template <class Executor>
-struct is_io_executor : std::false_type {};
-template <class Allocator, std::uintptr_t Bits>
-struct is_io_executor<boost::asio::io_context::basic_executor_type<Allocator, Bits>>
-    : std::true_type {};
-
-/// The io_context an executor runs on, or nullptr: io_context's own executors, strands
-/// over them, and any_io_executor holding either.
-template <class Executor>
-boost::asio::io_context* io_context_of(Executor const& ex) noexcept {
-  using io_ex = boost::asio::io_context::executor_type;
-  using tracked_io_ex = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<io_ex>(), boost::asio::execution::outstanding_work.tracked))>;
-  if constexpr (is_io_executor<Executor>::value) {
-    return &ex.context();
-  } else if constexpr (requires { ex.get_inner_executor(); }) {
-    return io_context_of(ex.get_inner_executor());
-  } else if constexpr (requires { ex.template target<io_ex>(); }) {
-    if (auto* p = ex.template target<io_ex>()) return &p->context();
-    if (auto* p = ex.template target<tracked_io_ex>()) return &p->context();
-    if (auto* p = ex.template target<boost::asio::strand<io_ex>>()) return io_context_of(*p);
-    return nullptr;
-  } else {
-    return nullptr;
-  }
-}
 
 /// Futures whose executor runs on an io_context are asyncio's: loop-bound. On a thread
 /// pool they are concurrent.futures': callbacks inline, blocking result() allowed.
@@ -77,8 +50,20 @@ class loop_state : public state<T> {
     return io && io->get_executor().running_in_this_thread();
   }
 
+  // States made and dropped on a loop's threads come from Asio's per-thread cache, as the
+  // loop's own operations do.
+  static void* operator new(std::size_t size) {
+    return boost::asio::recycling_allocator<unsigned char>().allocate(size);
+  }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    boost::asio::recycling_allocator<unsigned char>().deallocate(static_cast<unsigned char*>(p),
+                                                                 size);
+  }
+
  protected:
-  loop_state(Executor ex, std::uint8_t traits) : state<T>(traits), ex_(std::move(ex)) {}
+  loop_state(Executor ex, std::uint8_t traits, std::uint32_t initial_status = pending,
+             std::uint32_t initial_refs = 1)
+      : state<T>(traits, initial_status, initial_refs), ex_(std::move(ex)) {}
 
   Executor ex_;
 };
@@ -89,9 +74,12 @@ class loop_state : public state<T> {
 template <class T, class Executor>
 class op_state final : public loop_state<T, Executor> {
  public:
-  static op_state* create(Executor ex) {
+  /// `started`: the operation is under way already (running), and the state is created
+  /// with the references of the future and of the handler.
+  static op_state* create(Executor ex, bool started = false) {
     auto const loop = is_loop_executor(ex) ? state_base::loop_bound : state_base::plain;
-    return new op_state(std::move(ex), loop | state_base::interruptible);
+    return new op_state(std::move(ex), loop | state_base::interruptible,
+                        started ? running : pending, started ? 2 : 1);
   }
 
   boost::asio::cancellation_slot slot() noexcept { return signal_.slot(); }

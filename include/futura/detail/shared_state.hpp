@@ -93,7 +93,11 @@ class state_base {
     interruptible = 2,  // a running producer can be asked to stop (Asio op, coroutine)
   };
 
-  explicit state_base(std::uint8_t t = plain) noexcept : traits_(t) {}
+  /// A producer that starts its work at once may create the state running, and with the
+  /// references of both ends (its own and the future's) already counted.
+  explicit state_base(std::uint8_t t = plain, std::uint32_t initial_status = pending,
+                      std::uint32_t initial_refs = 1) noexcept
+      : word_(initial_status), refs_(initial_refs), traits_(t) {}
   state_base(state_base const&) = delete;
   state_base& operator=(state_base const&) = delete;
 
@@ -204,8 +208,8 @@ class state_base {
   /// Takes `n` out of the done list, then releases the lock taken as `w`.
   void unlink_and_unlock(node* n, std::uint32_t w) noexcept;
 
-  std::atomic<std::uint32_t> word_{pending};
-  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<std::uint32_t> word_;
+  std::atomic<std::uint32_t> refs_;
   std::atomic<callback_id> next_id_{0};
   mutable std::atomic<bool> retrieved_{false};
   std::uint8_t const traits_;
@@ -240,7 +244,9 @@ class state : public state_base {
   using stored = typename storage<T>::type;
 
  public:
-  explicit state(std::uint8_t t = plain) noexcept : state_base(t) {}
+  explicit state(std::uint8_t t = plain, std::uint32_t initial_status = pending,
+                 std::uint32_t initial_refs = 1) noexcept
+      : state_base(t, initial_status, initial_refs) {}
 
   /// Stores the value unless already done (false). May call from any thread.
   template <class... A>
@@ -271,6 +277,8 @@ class state : public state_base {
   }
 
   static state* create() { return new state; }
+  /// Created running, with the references of the future and of the producer.
+  static state* create_started() { return new state(plain, running, 2); }
 
  protected:
   ~state() override {
