@@ -101,10 +101,9 @@ struct counted {
   ~counted() { --alive; }
 };
 
-// future::state() does not compile yet (see the report); pending = neither running nor done.
 template <class T>
 bool is_pending(futura::future<T> const& f) {
-  return !f.running() && !f.done();
+  return f.state() == futura::future_state::pending;
 }
 
 bool message_is(std::exception const& e, std::string_view expected) {
