@@ -2,6 +2,7 @@
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 
+#include <futura/detail/waiter_registry.hpp>
 #include <futura/use_future.hpp>
 
 #include <boost/asio/error.hpp>
@@ -391,6 +392,57 @@ void state_base::on_destroy() noexcept {
     node* const next = n->next;
     n->complete(n, nullptr);
     n = next;
+  }
+}
+
+bool waiter_registry::enter(listed_waiter* w) {
+  std::lock_guard lk(m_);
+  if (down_) return false;
+  w->registry = this;
+  w->reg_prev = nullptr;
+  w->reg_next = head_;
+  if (head_) head_->reg_prev = w;
+  head_ = w;
+  return true;
+}
+
+void waiter_registry::unlink(listed_waiter* w) noexcept {
+  (w->reg_prev ? w->reg_prev->reg_next : head_) = w->reg_next;
+  if (w->reg_next) w->reg_next->reg_prev = w->reg_prev;
+}
+
+void waiter_registry::shutdown() {
+  listed_waiter* taken;
+  {
+    std::lock_guard lk(m_);
+    down_ = true;
+    taken = std::exchange(head_, nullptr);
+  }
+  // Off its future, a waiter is ours to destroy. One its future is completing right now
+  // is handed over by its completion (completed_in_shutdown); wait for that, then destroy.
+  listed_waiter* racing = nullptr;
+  while (taken) {
+    listed_waiter* const w = taken;
+    taken = w->reg_next;
+    if (w->listed_state->remove_node(w)) {
+      state_base* const s = w->listed_state;
+      w->drop(w);
+      s->release();
+    } else {
+      w->reg_next = racing;
+      racing = w;
+    }
+  }
+  while (racing) {
+    listed_waiter* const w = racing;
+    racing = w->reg_next;
+    {
+      std::unique_lock lk(m_);
+      cv_.wait(lk, [w] { return w->completed_in_shutdown; });
+    }
+    state_base* const s = w->listed_state;
+    w->drop(w);
+    s->release();
   }
 }
 

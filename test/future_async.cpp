@@ -13,6 +13,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -407,6 +408,57 @@ BOOST_AUTO_TEST_CASE(callbacks_posted_to_a_destroyed_io_context_are_released_unr
   BOOST_TEST(!ran);
   BOOST_TEST(token.use_count() == 1);
   BOOST_CHECK_THROW(task.result(), futura::broken_promise);
+}
+
+// An io_context torn down while a coroutine awaits a thread-pool future: the waiter is
+// taken off the future and the coroutine is destroyed, as Asio does with its own pending
+// operations; the future completing afterwards posts nowhere (ASan would see it).
+BOOST_AUTO_TEST_CASE(an_io_context_destroyed_while_a_coroutine_awaits_a_pool_future_is_safe) {
+  asio::thread_pool pool(1);
+  std::latch release(1);
+  auto slow = futura::submit(pool.get_executor(), [&] {
+    release.wait();
+    return 1;
+  });
+  auto frame_alive = std::make_shared<int>(0);
+  bool resumed = false;
+  {
+    asio::io_context ioc;
+    asio::co_spawn(
+        ioc,
+        [](futura::future<int> f, std::shared_ptr<int> alive,
+           bool& resumed) -> asio::awaitable<void> {
+          co_await f;
+          resumed = true;
+          (void)alive;
+        }(slow, frame_alive, resumed),
+        asio::detached);
+    ioc.run_one();  // the coroutine now waits on the pool future
+    BOOST_TEST(frame_alive.use_count() == 2);
+  }
+  BOOST_TEST(frame_alive.use_count() == 1);  // the coroutine frame is gone
+  release.count_down();
+  BOOST_TEST(slow.result() == 1);
+  pool.join();
+  BOOST_TEST(!resumed);
+}
+
+// The same for async_wait with a handler bound to the dying io_context's executor.
+BOOST_AUTO_TEST_CASE(a_bound_async_wait_handler_is_destroyed_uncalled_with_its_io_context) {
+  auto p = std::make_unique<futura::promise<int>>();
+  auto f = p->get_future();
+  auto token = std::make_shared<int>(0);
+  bool called = false;
+  {
+    asio::io_context ioc;
+    f.async_wait(
+        asio::bind_executor(ioc, [&called, token](std::exception_ptr, int) { called = true; }));
+    BOOST_TEST(token.use_count() == 2);
+  }
+  BOOST_TEST(token.use_count() == 1);  // the handler was destroyed with its context
+  p->set_result(5);                    // and completing the future posts nowhere
+  BOOST_TEST(!called);
+  BOOST_TEST(f.result() == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

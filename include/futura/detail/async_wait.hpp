@@ -11,6 +11,7 @@
 #define FUTURA_DETAIL_ASYNC_WAIT_HPP
 
 #include <futura/detail/io_executor.hpp>
+#include <futura/detail/waiter_registry.hpp>
 #include <futura/future.hpp>
 
 #include <boost/asio/associated_allocator.hpp>
@@ -18,9 +19,11 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/system_executor.hpp>
 
@@ -108,7 +111,7 @@ inline constexpr bool has_own_executor_v =
 /// executor meanwhile, so run() does not return while the handler waits (a coroutine
 /// needs none: co_spawn holds work for its whole life).
 template <class T, class Handler, void (*Resume)(Handler&, state<T>*), bool Track = true>
-class waiter final : public node {
+class waiter final : public listed_waiter {
   static constexpr bool track = Track && has_own_executor_v<Handler>;
 
   using alloc_t = typename std::allocator_traits<boost::asio::associated_allocator_t<
@@ -126,11 +129,36 @@ class waiter final : public node {
       s.add_ref();
       slot.template emplace<cancel_on_emit<T>>(cancel_on_emit<T>{adopt(&s)});
     }
-    if (!s.add_node(w)) return;  // already done: add_node ran complete(), which posted
+    if constexpr (has_own_executor_v<Handler>) {
+      if (!s.done() && !w->enlist(s)) return;  // the handler's context is shutting down
+    }
+    s.add_node(w);  // if already done, this runs complete(), which posts
   }
 
  private:
-  explicit waiter(Handler&& h) : h_(std::move(h)), work_(make_work(h_)) { complete = &on_complete; }
+  explicit waiter(Handler&& h) : h_(std::move(h)), work_(make_work(h_)) {
+    complete = &on_complete;
+    drop = [](listed_waiter* w) noexcept { drop_waiter(static_cast<waiter*>(w)); };
+  }
+
+  /// Lists this waiter in the registry of its handler's execution context, with a
+  /// reference to `s`. False if that context is shutting down: the waiter is destroyed.
+  bool enlist(state<T>& s) {
+    auto const ex = boost::asio::get_associated_executor(h_);
+    if constexpr (requires { boost::asio::query(ex, boost::asio::execution::context); }) {
+      auto& ctx = boost::asio::query(ex, boost::asio::execution::context);
+      auto& registry = boost::asio::use_service<waiter_registry>(ctx);
+      s.add_ref();
+      listed_state = &s;
+      if (!registry.enter(this)) {
+        listed_state = nullptr;
+        s.release();
+        drop_waiter(this);
+        return false;
+      }
+    }
+    return true;
+  }
 
   static auto make_work(Handler const& h) {
     if constexpr (track)
@@ -147,7 +175,24 @@ class waiter final : public node {
     if constexpr (has_own_executor_v<Handler>) {
       auto const ex = boost::asio::get_associated_executor(self->h_);
       auto* const ctx = op_completion_scope::current();
-      if (s && ctx && ctx == unordered_io_context_of(ex)) return resume_now(self, s);
+      bool const at_once = s && ctx && ctx == unordered_io_context_of(ex);
+      if (auto* registry = self->registry) {
+        // Listed: `s` is our reference. Leave the list before the context may go.
+        if (at_once) {
+          if (!registry->leave_and(self, [] {})) return;  // shutdown owns it now
+          resume_now(self, s);
+          s->release();
+        } else {
+          (void)registry->leave_and(self, [&] {
+            if constexpr (track)
+              boost::asio::post(self->work_, resumer{self, s});
+            else
+              boost::asio::post(ex, resumer{self, s});
+          });
+        }
+        return;
+      }
+      if (at_once) return resume_now(self, s);
       if (s) s->add_ref();
       if constexpr (track)
         boost::asio::post(self->work_, resumer{self, s});
@@ -175,11 +220,11 @@ class waiter final : public node {
   /// ~io_context.
   static void resume_on_loop(node* n, state_base* sb) noexcept {
     if (sb) return resume_now(n, sb);
-    drop(static_cast<waiter*>(n));
+    drop_waiter(static_cast<waiter*>(n));
   }
 
   /// Destroys the waiter and its handler uncalled.
-  static void drop(waiter* self) noexcept {
+  static void drop_waiter(waiter* self) noexcept {
     boost::asio::get_associated_cancellation_slot(self->h_).clear();  // drops its handle
     destroy(self);
   }
@@ -199,7 +244,7 @@ class waiter final : public node {
     resumer(resumer&& o) noexcept
         : self(std::exchange(o.self, nullptr)), s(std::exchange(o.s, nullptr)) {}
     ~resumer() {
-      if (self) drop(self);
+      if (self) drop_waiter(self);
       if (s) s->release();
     }
     void operator()() {
