@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE future
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <array>
 #include <atomic>
 #include <barrier>
@@ -47,42 +49,9 @@ thread_local std::size_t t_allocations = 0;
 
 namespace {
 
-struct report {
-  std::string what;
-  std::exception_ptr error;
-};
-std::mutex g_mutex;
-std::vector<report> g_reports;
-void capture_handler(std::exception_ptr e, std::string_view what) {
-  std::lock_guard lk(g_mutex);
-  g_reports.push_back({std::string(what), std::move(e)});
-}
-
-/// Captures what futura reports (callback errors, exceptions never retrieved) for one test
-/// and puts back the previous handler afterwards.
-struct capture_errors {
-  capture_errors() {
-    std::lock_guard lk(g_mutex);
-    g_reports.clear();
-  }
-  ~capture_errors() { futura::set_callback_error_handler(previous); }
-  static std::vector<report> reports() {
-    std::lock_guard lk(g_mutex);
-    return g_reports;
-  }
-  futura::callback_error_handler previous = futura::set_callback_error_handler(&capture_handler);
-};
-
-template <class E, class F>
-std::string what_of(F&& f) {
-  try {
-    std::forward<F>(f)();
-  } catch (E const& e) {
-    return e.what();
-  }
-  BOOST_ERROR("the expected exception was not thrown");
-  return "<nothing thrown>";
-}
+using test_support::capture_errors;
+using test_support::report;
+using test_support::what_of;
 
 template <class T>
 std::string repr(futura::future<T> const& f) {

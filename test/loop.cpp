@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE loop
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -32,15 +34,7 @@ bool runs_out_of_work(asio::io_context& ioc, std::chrono::seconds limit = 10s) {
   return ioc.stopped();
 }
 
-template <class F>
-std::string what_of(F const& f) {
-  try {
-    f.result();
-  } catch (std::exception const& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test_support::what_of;
 
 asio::awaitable<int> value_of(int v) {
   co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);

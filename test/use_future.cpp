@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE use_future
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -74,15 +76,7 @@ std::exception_ptr make_error(std::string const& what) {
   return std::make_exception_ptr(std::runtime_error(what));
 }
 
-template <class F>
-std::string what_of(F const& f) {
-  try {
-    f.result();
-  } catch (std::exception const& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test_support::what_of;
 
 asio::awaitable<int> answer_after(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
