@@ -70,7 +70,7 @@ def untear(lines, known):
         if parts and len(parts) > 1:
             out += parts
             torn += len(parts) - 1
-        elif line == "" and torn > 0 and "" not in known:
+        elif line == "" and torn > 0:  # a newline the tear displaced
             torn -= 1
         else:
             out.append(line)
