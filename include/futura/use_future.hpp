@@ -107,7 +107,7 @@ class op_handler {
 
   template <class First, class... Rest>
   void operator()(First&& first, Rest&&... rest) {
-    op_completion_scope scope(own_io_context());
+    op_completion_scope scope(&running_io_context, out_.get());
     using first_t = std::decay_t<First>;
     if constexpr (std::is_same_v<first_t, boost::system::error_code>) {
       if (first == boost::asio::error::operation_aborted)
@@ -128,15 +128,15 @@ class op_handler {
     }
   }
   void operator()() {
-    op_completion_scope scope(own_io_context());
+    op_completion_scope scope(&running_io_context, out_.get());
     set();
   }
 
  private:
   /// The io_context running this handler now, if the operation runs on one.
-  boost::asio::io_context* own_io_context() const noexcept {
+  static boost::asio::io_context* running_io_context(void const* state) noexcept {
     if constexpr (requires(State const& st) { st.get_executor(); }) {
-      auto* io = io_context_of(static_cast<State const*>(out_.get())->get_executor());
+      auto* io = io_context_of(static_cast<State const*>(state)->get_executor());
       return io && io->get_executor().running_in_this_thread() ? io : nullptr;
     } else {
       return nullptr;

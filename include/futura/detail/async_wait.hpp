@@ -82,19 +82,28 @@ struct cancel_on_emit {
 /// io_context then resume at once, as use_awaitable does, instead of taking one more turn
 /// of the loop. Completions from user code (set_result) are still posted: asyncio never
 /// runs a waiter inside set_result.
+///
+/// The io_context is worked out only if a waiter asks: most completions have none.
 class op_completion_scope {
  public:
-  explicit op_completion_scope(boost::asio::io_context* ctx) noexcept
-      : saved_(std::exchange(current_, ctx)) {}
+  using resolver = boost::asio::io_context* (*)(void const*) noexcept;
+
+  op_completion_scope(resolver r, void const* arg) noexcept
+      : saved_(std::exchange(current_, this)), resolve_(r), arg_(arg) {}
   ~op_completion_scope() { current_ = saved_; }
   op_completion_scope(op_completion_scope const&) = delete;
   op_completion_scope& operator=(op_completion_scope const&) = delete;
 
-  static boost::asio::io_context* current() noexcept { return current_; }
+  /// The io_context whose handler is completing an operation's future on this thread.
+  static boost::asio::io_context* current() noexcept {
+    return current_ ? current_->resolve_(current_->arg_) : nullptr;
+  }
 
  private:
-  static inline thread_local boost::asio::io_context* current_ = nullptr;
-  boost::asio::io_context* saved_;
+  static inline thread_local op_completion_scope* current_ = nullptr;
+  op_completion_scope* saved_;
+  resolver resolve_;
+  void const* arg_;
 };
 
 template <class Handler>
@@ -174,8 +183,8 @@ class waiter final : public listed_waiter {
     auto* s = static_cast<state<T>*>(sb);
     if constexpr (has_own_executor_v<Handler>) {
       auto const ex = boost::asio::get_associated_executor(self->h_);
-      auto* const ctx = op_completion_scope::current();
-      bool const at_once = s && ctx && ctx == unordered_io_context_of(ex);
+      auto* const mine = s ? unordered_io_context_of(ex) : nullptr;
+      bool const at_once = mine && mine == op_completion_scope::current();
       if (auto* registry = self->registry) {
         // Listed: `s` is our reference. Leave the list before the context may go.
         if (at_once) {
