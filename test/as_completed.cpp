@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE as_completed
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
 
@@ -259,20 +261,7 @@ BOOST_AUTO_TEST_CASE(the_range_can_be_moved_and_iterated_in_several_loops) {
 
 // The async form: async_next, for coroutines.
 
-namespace {
-template <class F>
-std::exception_ptr run_coroutine(boost::asio::io_context& io, F f) {
-  std::exception_ptr out;
-  bool finished = false;
-  boost::asio::co_spawn(io, std::move(f), [&](std::exception_ptr e) {
-    out = e;
-    finished = true;
-  });
-  io.run();
-  BOOST_TEST(finished);
-  return out;
-}
-}  // namespace
+using test_support::run_coroutine;
 
 // H.46, N.79
 BOOST_AUTO_TEST_CASE(a_coroutine_takes_futures_as_they_complete_then_an_empty_optional) {

@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE gather
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <futura/loop.hpp>
 #include <futura/promise.hpp>
 #include <futura/submit.hpp>
@@ -458,20 +460,7 @@ BOOST_AUTO_TEST_CASE(dropping_the_gather_before_its_children_finish_leaks_nothin
 
 // The async side: a gather is a future, so a coroutine awaits it like any other.
 
-namespace {
-template <class F>
-std::exception_ptr run_coroutine(boost::asio::io_context& io, F f) {
-  std::exception_ptr out;
-  bool finished = false;
-  boost::asio::co_spawn(io, std::move(f), [&](std::exception_ptr e) {
-    out = e;
-    finished = true;
-  });
-  io.run();
-  BOOST_TEST(finished);
-  return out;
-}
-}  // namespace
+using test_support::run_coroutine;
 
 // K.64
 BOOST_AUTO_TEST_CASE(a_coroutine_awaits_a_gather_of_loop_pool_and_plain_futures) {

@@ -29,36 +29,8 @@ using test_support::capture_errors;
 using test_support::report;
 using test_support::what_of;
 
-/// `pattern` with '#' standing for one or more hex digits (an address) and '*' for one or
-/// more characters other than '>' (a type name); everything else is literal.
-bool matches(std::string_view s, std::string_view pattern) {
-  std::size_t i = 0;
-  for (char const p : pattern) {
-    if (p == '#' || p == '*') {
-      auto const fits = [p](char c) {
-        return p == '#' ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : c != '>';
-      };
-      std::size_t const start = i;
-      while (i < s.size() && fits(s[i])) ++i;
-      if (i == start) return false;
-    } else if (i >= s.size() || s[i++] != p) {
-      return false;
-    }
-  }
-  return i == s.size();
-}
-
-/// Counts every construction and destruction, to prove values are destroyed exactly once.
-struct counted {
-  static inline std::atomic<int> constructed{0};
-  static inline std::atomic<int> destroyed{0};
-  static int alive() { return constructed - destroyed; }
-  explicit counted(int v) : value(v) { ++constructed; }
-  counted(counted const& o) : value(o.value) { ++constructed; }
-  counted(counted&& o) noexcept : value(o.value) { ++constructed; }
-  ~counted() { ++destroyed; }
-  int value;
-};
+using test_support::counted;
+using test_support::matches;
 
 }  // namespace
 

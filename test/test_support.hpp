@@ -4,8 +4,13 @@
 
 #include <futura/errors.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <cctype>
 #include <concepts>
 #include <exception>
 #include <mutex>
@@ -63,6 +68,52 @@ std::string what_of(F&& f) {
   BOOST_ERROR("the expected exception was not thrown");
   return "(no exception)";
 }
+
+/// Runs a coroutine function on `io` until the loop has no work left; returns what it
+/// threw, if anything (a test error if it never finished).
+template <class F>
+std::exception_ptr run_coroutine(boost::asio::io_context& io, F f) {
+  std::exception_ptr out;
+  bool finished = false;
+  boost::asio::co_spawn(io, std::move(f), [&](std::exception_ptr e) {
+    out = e;
+    finished = true;
+  });
+  io.run();
+  BOOST_TEST(finished);
+  return out;
+}
+
+/// `pattern` with '#' standing for one or more hex digits (an address) and '*' for one or
+/// more characters other than '>' (a type name); everything else is literal.
+inline bool matches(std::string_view s, std::string_view pattern) {
+  std::size_t i = 0;
+  for (char const p : pattern) {
+    if (p == '#' || p == '*') {
+      auto const fits = [p](char c) {
+        return p == '#' ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : c != '>';
+      };
+      std::size_t const start = i;
+      while (i < s.size() && fits(s[i])) ++i;
+      if (i == start) return false;
+    } else if (i >= s.size() || s[i++] != p) {
+      return false;
+    }
+  }
+  return i == s.size();
+}
+
+/// Counts every construction and destruction, to prove values are destroyed exactly once.
+struct counted {
+  static inline std::atomic<int> constructed{0};
+  static inline std::atomic<int> destroyed{0};
+  static int alive() { return constructed - destroyed; }
+  explicit counted(int v) : value(v) { ++constructed; }
+  counted(counted const& o) : value(o.value) { ++constructed; }
+  counted(counted&& o) noexcept : value(o.value) { ++constructed; }
+  ~counted() { ++destroyed; }
+  int value;
+};
 
 }  // namespace test_support
 

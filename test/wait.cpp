@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE wait
 #include <boost/test/unit_test.hpp>
 
+#include "test_support.hpp"
+
 #include <futura/loop.hpp>
 #include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
@@ -302,20 +304,7 @@ BOOST_AUTO_TEST_CASE(wait_on_the_thread_running_the_loop_of_its_futures_is_refus
 
 // The async form: async_wait_some, for coroutines and callbacks.
 
-namespace {
-template <class F>
-std::exception_ptr run_coroutine(boost::asio::io_context& io, F f) {
-  std::exception_ptr out;
-  bool finished = false;
-  boost::asio::co_spawn(io, std::move(f), [&](std::exception_ptr e) {
-    out = e;
-    finished = true;
-  });
-  io.run();
-  BOOST_TEST(finished);
-  return out;
-}
-}  // namespace
+using test_support::run_coroutine;
 
 // G.39, L.72
 BOOST_AUTO_TEST_CASE(a_coroutine_waits_for_the_first_completion_without_blocking_the_loop) {
