@@ -173,6 +173,14 @@ class gather_core {
 
   /// A child finished (with `s` its state), before it is counted. May complete `out_`.
   virtual void on_outcome(state_base& s) noexcept = 0;
+  /// gather's rule for a child that did not end with a value: the first one fails the
+  /// gather with its exception (unless `settled`); every one is marked retrieved, as
+  /// Python's gather does even for the ones it ignores.
+  void fail_on_error(state_base& s, bool settled) noexcept {
+    if (s.status() == value) return;
+    auto e = s.outcome_exception();
+    if (!settled && !out_.done()) out_.try_set_exception(std::move(e));
+  }
   /// Every child is finished and the gather is still pending: build R and complete `out_`.
   virtual void finish() noexcept = 0;
   state_base& out() const noexcept { return out_; }
@@ -246,12 +254,7 @@ class gather_tuple_state final
   }
 
  private:
-  void on_outcome(state_base& s) noexcept override {
-    if (s.status() == value) return;
-    // Marks an error retrieved, as Python's gather does even for the ones it ignores.
-    auto e = s.outcome_exception();
-    if (!Settled && !this->done()) this->try_set_exception(std::move(e));
-  }
+  void on_outcome(state_base& s) noexcept override { fail_on_error(s, Settled); }
   void finish() noexcept override {
     try {
       this->try_set_value(build(std::index_sequence_for<T...>{}));
@@ -298,12 +301,7 @@ class gather_range_state final : public state<gather_range_result_t<Settled, T>>
   gather_range_state(gather_child* kids, std::size_t n) noexcept
       : gather_core(*this, kids, n, true), n_(n) {}
 
-  void on_outcome(state_base& s) noexcept override {
-    if (s.status() == value) return;
-    // Marks an error retrieved, as Python's gather does even for the ones it ignores.
-    auto e = s.outcome_exception();
-    if (!Settled && !this->done()) this->try_set_exception(std::move(e));
-  }
+  void on_outcome(state_base& s) noexcept override { fail_on_error(s, Settled); }
   void finish() noexcept override {
     try {
       if constexpr (std::is_void_v<gather_range_result_t<Settled, T>>) {
