@@ -21,7 +21,6 @@
 namespace futura {
 
 namespace detail {
-bool is_operation_aborted(std::exception_ptr const& e) noexcept;  // src/future.cpp
 
 /// What a task group shares with its children's done callbacks, which may run on any
 /// thread (a child may be a thread-pool future).
