@@ -9,7 +9,9 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
+#include <string_view>
 #include <vector>
 
 namespace echo {
@@ -58,6 +60,24 @@ inline asio::awaitable<stats> serve(tcp::acceptor& acceptor, int connections) {
     }
   }
   co_return s;
+}
+
+/// `--port P --connections N`, shared by both programs; false on anything else.
+struct options {
+  unsigned short port = 0;
+  int connections;
+};
+inline bool parse_options(int argc, char** argv, options& o) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view const opt = argv[i];
+    if (opt == "--port")
+      o.port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
+    else if (opt == "--connections")
+      o.connections = std::atoi(argv[i + 1]);
+    else
+      return false;
+  }
+  return true;
 }
 
 }  // namespace echo

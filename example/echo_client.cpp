@@ -70,19 +70,13 @@ asio::awaitable<int> run_client(tcp::endpoint server, int connections) {
 }
 
 int main(int argc, char** argv) {
-  unsigned short port = 0;
-  int connections = 200;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string_view const opt = argv[i];
-    if (opt == "--port") {
-      port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
-    } else if (opt == "--connections") {
-      connections = std::atoi(argv[i + 1]);
-    } else {
-      std::cerr << "usage: echo_client [--port P] [--connections N]\n";
-      return 2;
-    }
+  echo::options opts{.port = 0, .connections = 200};
+  if (!echo::parse_options(argc, argv, opts)) {
+    std::cerr << "usage: echo_client [--port P] [--connections N]\n";
+    return 2;
   }
+  auto const port = opts.port;
+  int const connections = opts.connections;
 
   asio::io_context ioc;
   tcp::endpoint server{asio::ip::address_v4::loopback(), port};
