@@ -2,7 +2,7 @@
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 
-#include <futura/detail/waiter_registry.hpp>
+#include <futura/detail/context_registry.hpp>
 #include <futura/use_future.hpp>
 
 #include <boost/asio/error.hpp>
@@ -80,6 +80,20 @@ bool is_operation_aborted(std::exception_ptr const& e) noexcept {
   }
 }
 
+std::string cancel_message_of(std::exception_ptr const& e) noexcept {
+  if (!e) return {};
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& x) {
+    try {
+      return x.what();
+    } catch (...) {  // bad_alloc: cancel without the message
+    }
+  } catch (...) {
+  }
+  return {};
+}
+
 void backoff::pause() noexcept {
   if (++n < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -120,46 +134,114 @@ std::uint32_t state_base::lock() noexcept {
 }
 
 void state_base::run_nodes(node* list) noexcept {
-  while (list) {
-    node* const next = list->next;  // the node may free itself
-    list->complete(list, this);
-    list = next;
+  // Urgent nodes first, in order; the others are relinked into `rest`, in order. A node
+  // may free itself when it runs: read its link first.
+  node* rest = nullptr;
+  node** tail = &rest;
+  for (node* n = list; n;) {
+    node* const next = n->next;
+    if (n->urgent) {
+      n->complete(n, this);
+    } else {
+      *tail = n;
+      tail = &n->next;
+    }
+    n = next;
+  }
+  *tail = nullptr;
+  for (node* n = rest; n;) {
+    node* const next = n->next;
+    n->complete(n, this);
+    n = next;
   }
 }
 
 bool state_base::cancel(std::string_view msg) {
   auto const s = status();
   if (s == cancelled) return true;
-  if (s == running && (traits_ & interruptible)) {
-    interrupt();  // the producer completes the future: cancelled, or with what it had
-    return true;
-  }
   if (s == error) mark_retrieved();  // asyncio: no "never retrieved" after cancel()
-  if (s != pending) return false;    // finished, or running with nothing to interrupt
+  if (is_done(s)) return false;
+  if (s == running && !(traits_ & interruptible)) return false;  // a running pool task
   // Build the message outside the lock: it allocates.
   std::exception_ptr why =
       msg.empty() ? nullptr : std::make_exception_ptr(cancelled_error(std::string(msg)));
   std::uint32_t w;
   if (!try_lock_pending(w)) return status() == cancelled;
-  if ((w & status_mask) != pending) {  // started meanwhile
-    unlock(w);
-    if (traits_ & interruptible) return interrupt(), true;
-    return false;
+  if ((w & status_mask) == pending) {
+    error_ = std::move(why);
+    publish(w, cancelled);
+    return true;
   }
-  error_ = std::move(why);
-  publish(w, cancelled);
-  return true;
+  unlock(w);  // running: only its producer can complete it
+  if (!(traits_ & interruptible)) return false;
+  // The producer completes the future: cancelled, or with what it had by then.
+  return interrupt(std::move(why)) || status() == cancelled;
 }
 
-bool state_base::try_set_cancelled() noexcept {
+bool state_base::note_cancel_request(std::exception_ptr why) noexcept {
   std::uint32_t w;
   if (!try_lock_pending(w)) return false;
+  if ((w & status_mask) != running) {
+    unlock(w);
+    return false;
+  }
+  if (why) error_ = std::move(why);  // the latest message wins, as for Task.cancel(msg)
+  unlock(w | cancel_requested_bit);
+  return true;
+}
+
+std::exception_ptr state_base::cancel_request_message() noexcept {
+  std::uint32_t const w = lock();
+  std::exception_ptr e = (w & cancel_requested_bit) && !is_done(w) ? error_ : nullptr;
+  unlock(w);
+  return e;
+}
+
+bool state_base::try_fail_or_cancel(std::exception_ptr e) {
+  if (!e) throw std::invalid_argument("set_exception: null exception_ptr");
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  if (w & cancel_requested_bit) {
+    publish(w, cancelled);  // error_ holds the cancel message, if any
+  } else {
+    error_ = std::move(e);
+    publish(w, error);
+  }
+  return true;
+}
+
+void state_base::throw_value_taken() {
+  throw invalid_state_error(
+      "the future's move-only value was already taken by a co_await or async_wait");
+}
+
+bool state_base::try_set_cancelled(std::exception_ptr thrown) noexcept {
+  // Only a cancelled_error may stand for the cancellation (rethrow_error rethrows it);
+  // checked outside the lock, it rethrows.
+  bool const keep =
+      thrown && !(word_.load(std::memory_order_relaxed) & cancel_requested_bit) && [&] {
+        try {
+          std::rethrow_exception(thrown);
+        } catch (cancelled_error const&) {
+          return true;
+        } catch (...) {
+          return false;
+        }
+      }();
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  if (keep && !(w & cancel_requested_bit)) error_ = std::move(thrown);
   publish(w, cancelled);
   return true;
 }
 
-void state_base::post(node* n) noexcept {
-  n->complete(n, this);
+void state_base::post_node(bound_node* n, state_base& owner) noexcept {
+  // Not loop-bound: never called. Run it here rather than lose it.
+  try {
+    n->run_posted(n, &owner);
+  } catch (...) {
+    report_error(std::current_exception(), "exception in a handler run in place");
+  }
 }
 
 bool state_base::set_running_or_notify_cancel() {
@@ -215,7 +297,10 @@ void state_base::abandon() noexcept {
 namespace {
 /// A thread blocked in result()/wait(): a node on its own stack.
 struct blocked_thread final : node {
-  blocked_thread() { complete = &wake; }
+  blocked_thread() {
+    complete = &wake;
+    urgent = true;
+  }
   static void wake(node* n, state_base*) noexcept {
     auto* self = static_cast<blocked_thread*>(n);
     std::lock_guard lk(self->m);  // notify under the lock: the waiter may return at once
@@ -380,7 +465,7 @@ void state_base::throw_already_done() const {
 }
 
 void state_base::on_destroy() noexcept {
-  if (status() == error && !retrieved_.load(std::memory_order_relaxed)) {
+  if (status() == error && !(flags_.load(std::memory_order_relaxed) & retrieved)) {
     try {
       report_error(error_, "Future exception was never retrieved: " + repr());
     } catch (...) {
@@ -395,53 +480,125 @@ void state_base::on_destroy() noexcept {
   }
 }
 
-bool waiter_registry::enter(listed_waiter* w) {
+namespace {
+
+/// Owns the registry of one execution context and closes it when the context shuts down.
+class context_registry_service final
+    : public boost::asio::detail::execution_context_service_base<context_registry_service> {
+ public:
+  explicit context_registry_service(boost::asio::execution_context& ctx)
+      : execution_context_service_base<context_registry_service>(ctx),
+        registry_(new context_registry) {}
+  ~context_registry_service() override { registry_->release(); }
+  void shutdown() override { registry_->shutdown(); }
+  context_registry* registry() const noexcept { return registry_; }
+
+ private:
+  context_registry* registry_;
+};
+
+/// The last registry this thread looked up: Asio's use_service takes a mutex and walks a
+/// list, and most threads only ever use one context. A cached registry is valid while it
+/// is open: a context is only freed after its registry closed, so an open registry found
+/// for an address is that context's.
+struct registry_cache {
+  boost::asio::execution_context const* ctx = nullptr;
+  context_registry* registry = nullptr;  // a reference
+  ~registry_cache() {
+    if (registry) registry->release();
+  }
+};
+thread_local registry_cache t_registry_cache;
+
+}  // namespace
+
+context_registry& context_registry::of(boost::asio::execution_context& ctx) {
+  auto& c = t_registry_cache;
+  if (c.ctx == &ctx && c.registry && !c.registry->closed()) return *c.registry;
+  auto* r = boost::asio::use_service<context_registry_service>(ctx).registry();
+  r->add_ref();
+  if (c.registry) c.registry->release();
+  c.ctx = &ctx;
+  c.registry = r;
+  return *r;
+}
+
+void context_registry::enter(bound_node* n, state_base& s) {
   std::lock_guard lk(m_);
-  if (down_) return false;
-  w->registry = this;
-  w->reg_prev = nullptr;
-  w->reg_next = head_;
-  if (head_) head_->reg_prev = w;
-  head_ = w;
-  return true;
+  if (closed_.load(std::memory_order_relaxed)) throw invalid_state_error("Event loop is closed");
+  s.add_ref();
+  n->registry = this;
+  n->listed_state = &s;
+  n->reg_prev = nullptr;
+  n->reg_next = head_;
+  if (head_) head_->reg_prev = n;
+  head_ = n;
 }
 
-void waiter_registry::unlink(listed_waiter* w) noexcept {
-  (w->reg_prev ? w->reg_prev->reg_next : head_) = w->reg_next;
-  if (w->reg_next) w->reg_next->reg_prev = w->reg_prev;
+void context_registry::unlink(bound_node* n) noexcept {
+  (n->reg_prev ? n->reg_prev->reg_next : head_) = n->reg_next;
+  if (n->reg_next) n->reg_next->reg_prev = n->reg_prev;
 }
 
-void waiter_registry::shutdown() {
-  listed_waiter* taken;
+void context_registry::handed_to_shutdown(bound_node* n) noexcept {
+  n->completed_in_shutdown = true;
+  cv_.notify_all();
+}
+
+void context_registry::hold(executor_holder* h) noexcept {
+  std::lock_guard lk(m_);
+  if (closed_.load(std::memory_order_relaxed)) return h->release_executor(h);
+  h->eh_prev = nullptr;
+  h->eh_next = holders_;
+  if (holders_) holders_->eh_prev = h;
+  holders_ = h;
+}
+
+void context_registry::unhold(executor_holder* h) noexcept {
+  std::lock_guard lk(m_);
+  if (closed_.load(std::memory_order_relaxed)) return;  // released and unlisted already
+  (h->eh_prev ? h->eh_prev->eh_next : holders_) = h->eh_next;
+  if (h->eh_next) h->eh_next->eh_prev = h->eh_prev;
+}
+
+void context_registry::shutdown() {
+  bound_node* taken;
   {
     std::lock_guard lk(m_);
-    down_ = true;
+    closed_.store(true, std::memory_order_release);
     taken = std::exchange(head_, nullptr);
+    for (auto* h = std::exchange(holders_, nullptr); h;) {
+      auto* const next = h->eh_next;
+      h->release_executor(h);
+      h = next;
+    }
   }
-  // Off its future, a waiter is ours to destroy. One its future is completing right now
-  // is handed over by its completion (completed_in_shutdown); wait for that, then destroy.
-  listed_waiter* racing = nullptr;
+  // Off its future, a node is ours to destroy. One its future is completing right now
+  // (or that is being removed from it) is handed over by that thread (leave_and); wait
+  // for that, then destroy it. Destroying a node may complete other futures, whose
+  // nodes find the registry closed and are handed over the same way.
+  bound_node* racing = nullptr;
   while (taken) {
-    listed_waiter* const w = taken;
-    taken = w->reg_next;
-    if (w->listed_state->remove_node(w)) {
-      state_base* const s = w->listed_state;
-      w->drop(w);
+    bound_node* const n = taken;
+    taken = n->reg_next;
+    state_base* const s = n->listed_state;
+    if (s->remove_node(n)) {
+      n->drop(n);
       s->release();
     } else {
-      w->reg_next = racing;
-      racing = w;
+      n->reg_next = racing;
+      racing = n;
     }
   }
   while (racing) {
-    listed_waiter* const w = racing;
-    racing = w->reg_next;
+    bound_node* const n = racing;
+    racing = n->reg_next;
     {
       std::unique_lock lk(m_);
-      cv_.wait(lk, [w] { return w->completed_in_shutdown; });
+      cv_.wait(lk, [n] { return n->completed_in_shutdown; });
     }
-    state_base* const s = w->listed_state;
-    w->drop(w);
+    state_base* const s = n->listed_state;
+    n->drop(n);
     s->release();
   }
 }

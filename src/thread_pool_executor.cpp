@@ -1,6 +1,8 @@
 // The non-template half of thread_pool_executor: threads, admission, shutdown.
 #include <futura/thread_pool_executor.hpp>
 
+#include <futura/detail/context_registry.hpp>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -11,7 +13,7 @@
 namespace futura {
 namespace {
 
-thread_local thread_pool_executor const* t_current_pool = nullptr;
+thread_local detail::pool_core const* t_current_pool = nullptr;
 std::atomic<unsigned> g_pool_counter{0};
 
 void set_thread_name(std::string const& name) {
@@ -89,36 +91,32 @@ std::vector<state_base*> pending_work::take_all() {
   return out;
 }
 
-}  // namespace detail
-
-thread_pool_executor::thread_pool_executor(thread_pool_options options)
-    : options_(std::move(options)) {
-  auto const n = worker_count(options_.max_workers);
+pool_core::pool_core(thread_pool_options options)
+    : options_(std::move(options)), workers_(worker_count(options_.max_workers)) {
   if (options_.thread_name_prefix.empty())
     options_.thread_name_prefix = "futura-" + std::to_string(g_pool_counter.fetch_add(1));
-  threads_.reserve(n);
+}
+
+void pool_core::start(std::shared_ptr<pool_core> const& self) {
+  threads_.reserve(workers_);
   try {
-    for (std::size_t i = 0; i < n; ++i)
-      threads_.emplace_back(&thread_pool_executor::worker, this, i,
+    for (std::size_t i = 0; i < workers_; ++i)
+      threads_.emplace_back(&pool_core::worker, this, self, i,
                             options_.thread_name_prefix + "_" + std::to_string(i));
   } catch (...) {
-    shutdown(true);
+    shutdown(true, false);
     throw;
   }
 }
 
-thread_pool_executor::~thread_pool_executor() {
-  shutdown(true);
-}
-
-void thread_pool_executor::worker(std::size_t, std::string name) {
+void pool_core::worker(std::shared_ptr<pool_core> self, std::size_t, std::string name) {
   set_thread_name(name);
   t_current_pool = this;
   if (options_.initializer) {
     try {
       options_.initializer();
     } catch (...) {
-      detail::report_error(std::current_exception(), "Exception in initializer:");
+      report_error(std::current_exception(), "Exception in initializer:");
       gate_.fetch_or(broken, std::memory_order_acq_rel);
       fail_pending();
       // Still serve the queue: whatever was submitted fails with broken_thread_pool
@@ -128,14 +126,16 @@ void thread_pool_executor::worker(std::size_t, std::string name) {
   for (;;) {
     try {
       pool_.attach();  // runs until shutdown and the queue is drained
-      return;
+      break;
     } catch (...) {  // a raw handler posted to get_executor() threw
-      detail::report_error(std::current_exception(), "Exception in a thread pool handler:");
+      report_error(std::current_exception(), "Exception in a thread pool handler:");
     }
   }
+  t_current_pool = nullptr;
+  // `self` may be the last owner: an orphaned pool is freed by its last worker.
 }
 
-void thread_pool_executor::enter() {
+void pool_core::enter() {
   auto const g = gate_.fetch_add(one_submit, std::memory_order_acquire);
   if (g & (shut_down | broken)) {
     gate_.fetch_sub(one_submit, std::memory_order_release);
@@ -144,11 +144,26 @@ void thread_pool_executor::enter() {
   }
 }
 
-void thread_pool_executor::cancel_pending() {
+void pool_core::task_finished() noexcept {
+  if (unfinished_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
+  if (!(gate_.load(std::memory_order_seq_cst) & shut_down)) return;
+  unfinished_.notify_all();  // shutdown(true) may wait for this
+  if (orphaned_.load(std::memory_order_acquire)) drop_parked();
+}
+
+void pool_core::drop_parked() noexcept {
+  try {
+    context_registry::of(pool_).shutdown();
+  } catch (...) {
+    report_error(std::current_exception(), "cannot drop the handlers parked on a thread pool");
+  }
+}
+
+void pool_core::cancel_pending() {
   auto const states = pending_.take_all();
   // Drops each reference taken by take_all(), whatever happens.
   struct release_from {
-    std::vector<detail::state_base*> const& states;
+    std::vector<state_base*> const& states;
     std::size_t i = 0;
     ~release_from() {
       for (; i < states.size(); ++i) states[i]->release();
@@ -162,7 +177,7 @@ void thread_pool_executor::cancel_pending() {
   }
 }
 
-void thread_pool_executor::fail_pending() noexcept {
+void pool_core::fail_pending() noexcept {
   try {
     auto const states = pending_.take_all();
     for (auto* s : states) {
@@ -176,17 +191,17 @@ void thread_pool_executor::fail_pending() noexcept {
   }
 }
 
-std::exception_ptr thread_pool_executor::broken_error() const {
+std::exception_ptr pool_core::broken_error() const {
   return std::make_exception_ptr(broken_thread_pool());
 }
 
-void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
+void pool_core::shutdown(bool wait, bool cancel_futures) {
   auto const prev =
-      gate_.fetch_or(shut_down | (cancel_futures ? cancelling : 0), std::memory_order_acq_rel);
+      gate_.fetch_or(shut_down | (cancel_futures ? cancelling : 0), std::memory_order_seq_cst);
   if (!(prev & shut_down)) {
     // Submits that passed the check are posting now; let them, then release the pool's
     // own work count so the workers leave once the queue is empty.
-    for (detail::backoff b; gate_.load(std::memory_order_acquire) >= one_submit;) b.pause();
+    for (backoff b; gate_.load(std::memory_order_acquire) >= one_submit;) b.pause();
     pool_.wait();  // with no threads of its own, this only drops the work count
   }
   if (cancel_futures && !(prev & cancelling)) cancel_pending();
@@ -195,9 +210,54 @@ void thread_pool_executor::shutdown(bool wait, bool cancel_futures) {
     throw invalid_state_error(
         "shutdown(wait=true) from a worker of the same pool would wait "
         "for itself");
+  // The submitted work first; then nothing that could complete a parked handler is left.
+  for (auto n = unfinished_.load(std::memory_order_seq_cst); n != 0;
+       n = unfinished_.load(std::memory_order_seq_cst))
+    unfinished_.wait(n, std::memory_order_seq_cst);
+  drop_parked();
+  join_workers();
+}
+
+void pool_core::join_workers() {
   std::lock_guard lk(join_mutex_);
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+}
+
+void pool_core::orphan() noexcept {
+  if (t_current_pool != this) {
+    try {
+      shutdown(true, false);
+    } catch (...) {
+      report_error(std::current_exception(), "thread pool shutdown failed");
+    }
+    return;
+  }
+  // On one of our own workers: nobody can wait here. The workers keep the core alive,
+  // finish the submitted work, then (task_finished) let go of what is parked, and leave.
+  orphaned_.store(true, std::memory_order_release);
+  try {
+    shutdown(false, false);
+  } catch (...) {
+    report_error(std::current_exception(), "thread pool shutdown failed");
+  }
+  {
+    std::lock_guard lk(join_mutex_);
+    for (auto& t : threads_)
+      if (t.joinable()) t.detach();
+  }
+  if (unfinished_.load(std::memory_order_seq_cst) == 0) drop_parked();
+}
+
+}  // namespace detail
+
+thread_pool_executor::thread_pool_executor(thread_pool_options options)
+    : core_(std::make_shared<detail::pool_core>(std::move(options))) {
+  core_->start(core_);
+}
+
+thread_pool_executor::~thread_pool_executor() {
+  core_->orphan();
 }
 
 }  // namespace futura

@@ -8,15 +8,23 @@
 #include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
 
+#include <futura/loop.hpp>
+
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <latch>
 #include <list>
+#include <memory>
+#include <optional>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -341,3 +349,70 @@ BOOST_AUTO_TEST_CASE(async_next_with_a_far_deadline_returns_as_soon_as_a_future_
   BOOST_TEST(got == 7);
   BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::minutes(1)));
 }
+
+// Issue 8: lifetimes and cancellation of the range and of async_next.
+BOOST_AUTO_TEST_SUITE(hardening)
+
+BOOST_AUTO_TEST_CASE(a_range_destroyed_by_a_callback_of_its_own_future_returns_at_once) {
+  futura::promise<int> p;
+  auto f = p.get_future();
+  std::optional<futura::as_completed_range<int>> r;
+  f.add_done_callback([&] { r.reset(); });  // registered before the range watches f
+  r.emplace(futura::as_completed(std::vector{f}));
+  p.set_result(1);  // the range's watcher runs first, so destroying it does not wait on it
+  BOOST_TEST(!r.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_range_destroyed_with_an_async_next_queued_completes_it_cancelled) {
+  boost::asio::io_context ioc;
+  futura::promise<int> p;
+  auto r = std::make_unique<futura::as_completed_range<int>>(
+      futura::as_completed(std::vector{p.get_future()}));
+  int calls = 0;
+  std::exception_ptr got;
+  r->async_next(boost::asio::bind_executor(
+      ioc, [&](std::exception_ptr e, std::optional<futura::future<int>>) { ++calls, got = e; }));
+  p.set_result(1);  // the continuation is queued on ioc
+  r.reset();        // and the range is gone before it runs (ASan would see it touched)
+  ioc.run();
+  BOOST_TEST(calls == 1);
+  BOOST_CHECK_THROW(std::rethrow_exception(got), futura::cancelled_error);
+}
+
+BOOST_AUTO_TEST_CASE(async_next_honours_its_cancellation_slot) {
+  boost::asio::io_context ioc;
+  futura::promise<int> never;
+  auto r = futura::as_completed(std::vector{never.get_future()});
+  bool timer_won = false;
+  futura::future<void> done = futura::create_task(ioc, [&]() -> boost::asio::awaitable<void> {
+    using namespace boost::asio::experimental::awaitable_operators;
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 1ms);
+    auto which = co_await (r.async_next(boost::asio::use_awaitable) ||
+                           t.async_wait(boost::asio::use_awaitable));
+    timer_won = which.index() == 1;
+  });
+  ioc.run_for(10s);
+  BOOST_TEST(done.done());
+  BOOST_TEST(timer_won);
+  never.set_result(2);  // the range still works after a cancelled async_next
+  std::optional<futura::future<int>> next;
+  r.async_next(boost::asio::bind_executor(
+      ioc, [&](std::exception_ptr, std::optional<futura::future<int>> f) { next = f; }));
+  ioc.restart();
+  ioc.run_for(10s);
+  BOOST_TEST((next && next->result() == 2));
+}
+
+BOOST_AUTO_TEST_CASE(blocking_iteration_on_the_thread_of_the_futures_loop_throws) {
+  boost::asio::io_context ioc;
+  auto pending = futura::create_future<int>(ioc);
+  std::string what;
+  boost::asio::post(ioc, [&] {
+    auto r = futura::as_completed(std::vector{pending});
+    what = test_support::what_of<futura::invalid_state_error>([&] { (void)*r.begin(); });
+  });
+  ioc.run();
+  BOOST_TEST(what.find("loop") != std::string::npos, what);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

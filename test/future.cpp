@@ -1,4 +1,5 @@
 #include <futura/future.hpp>
+#include <futura/promise.hpp>
 
 #define BOOST_TEST_MODULE future
 #include <boost/test/unit_test.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <future>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -1180,3 +1182,32 @@ BOOST_AUTO_TEST_CASE(set_running_or_notify_cancel_racing_cancel_has_exactly_one_
   consumer.join();
   BOOST_TEST(failures == 0);
 }
+
+// Issue 8, section 3: waiters are woken before the callbacks run, as CPython notifies its
+// condition before it invokes callbacks.
+BOOST_AUTO_TEST_SUITE(waiters_first)
+
+BOOST_AUTO_TEST_CASE(a_blocked_result_returns_while_an_earlier_callback_still_runs) {
+  futura::promise<int> p;
+  auto f = p.get_future();
+  std::promise<void> returned;
+  // Registered first; it waits for the result() caller, which a waiter-last order would
+  // never wake (it gives up after 10 s and says so).
+  bool saw_result_first = false;
+  f.add_done_callback([&, ret = returned.get_future()]() mutable {
+    saw_result_first = ret.wait_for(10s) == std::future_status::ready;
+  });
+  std::atomic<long> tid{0};
+  std::thread waiter([&] {
+    tid = test_support::this_thread_tid();
+    BOOST_TEST(f.result(60s) == 1);
+    returned.set_value();
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  test_support::wait_until_blocked(tid.load());  // parked on its node, after the callback's
+  p.set_result(1);                               // runs the callback here, once the waiter is woken
+  waiter.join();
+  BOOST_TEST(saw_result_first);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -21,6 +21,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <latch>
@@ -30,6 +31,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace asio = boost::asio;
 
@@ -459,6 +461,160 @@ BOOST_AUTO_TEST_CASE(a_bound_async_wait_handler_is_destroyed_uncalled_with_its_i
   p->set_result(5);                    // and completing the future posts nowhere
   BOOST_TEST(!called);
   BOOST_TEST(f.result() == 5);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 8: a callback bound to an io_context's executor, on a future from elsewhere, is
+// dropped with that io_context; the future completing later posts nowhere.
+BOOST_AUTO_TEST_CASE(a_callback_bound_to_a_destroyed_io_context_is_dropped_with_it) {
+  futura::promise<int> p;
+  auto f = p.get_future();
+  auto const token = std::make_shared<int>(0);
+  bool ran = false;
+  {
+    asio::io_context ioc;
+    f.add_done_callback(asio::bind_executor(ioc, [token, &ran] { ran = true; }));
+    BOOST_TEST(token.use_count() == 2);
+  }
+  BOOST_TEST(token.use_count() == 1);
+  p.set_result(1);
+  BOOST_TEST(!ran);
+}
+
+// Issue 8, sections 3 and 4: inline resumption, handlers that throw, empty handles,
+// references, move-only values.
+BOOST_AUTO_TEST_SUITE(hardening)
+
+namespace {
+thread_local int t_depth = 0;  // coroutines of the chain below running on this thread
+
+/// Awaits `in`, then completes `out` from inside the loop: the next coroutine must not
+/// run inside that set_result.
+asio::awaitable<void> relay(futura::future<int> in, futura::future<int> out, int& max_depth) {
+  int const v = co_await in;
+  ++t_depth;
+  max_depth = std::max(max_depth, t_depth);
+  out.set_result(v + 1);
+  --t_depth;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_coroutine_resumed_by_an_operation_does_not_resume_others_inside_set_result) {
+  asio::io_context ioc;
+  int constexpr n = 1000;
+  std::vector<futura::future<int>> links{futura::create_future<int>(ioc)};
+  int max_depth = 0;
+  // The first link is an Asio operation's future: its waiter may resume inline, once.
+  auto first = asio::post(ioc, futura::use_future([] { return 0; }));
+  asio::co_spawn(ioc, relay(first, links[0], max_depth), asio::detached);
+  for (int i = 0; i < n; ++i) {
+    links.push_back(futura::create_future<int>(ioc));
+    asio::co_spawn(ioc, relay(links[i], links[i + 1], max_depth), asio::detached);
+  }
+  ioc.run();
+  BOOST_TEST(links.back().result() == n + 1);
+  BOOST_TEST(max_depth == 1);  // each on a turn of its own, not nested n deep
+}
+
+BOOST_AUTO_TEST_CASE(co_await_on_an_empty_future_throws_where_it_can_be_caught) {
+  asio::io_context ioc;
+  bool caught = false;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        futura::future<int> empty;
+        try {
+          (void)co_await empty;
+        } catch (futura::invalid_state_error const&) {
+          caught = true;
+        }
+      },
+      asio::detached);
+  ioc.run();
+  BOOST_TEST(caught);
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_async_wait_handler_leaves_run_as_asio_handlers_do) {
+  asio::io_context ioc;
+  futura::promise<int> p;
+  p.get_future().async_wait(asio::bind_executor(
+      ioc, [](std::exception_ptr, int) { throw std::runtime_error("from the handler"); }));
+  p.set_result(1);
+  BOOST_CHECK_THROW(ioc.run(), std::runtime_error);
+  // The same when the handler resumes right after an operation completed its future.
+  ioc.restart();
+  auto op = asio::post(ioc, futura::use_future([] { return 2; }));
+  op.async_wait(asio::bind_executor(
+      ioc, [](std::exception_ptr, int) { throw std::runtime_error("inline too"); }));
+  BOOST_CHECK_THROW(ioc.run(), std::runtime_error);
+}
+
+namespace {
+/// Copying it throws once armed.
+struct throws_when_copied {
+  static inline bool armed = false;
+  throws_when_copied() = default;
+  throws_when_copied(throws_when_copied const&) {
+    if (armed) throw std::runtime_error("copy failed");
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_value_whose_copy_throws_leaves_run_instead_of_terminating) {
+  asio::io_context ioc;
+  futura::promise<throws_when_copied> p;
+  bool called = false;
+  p.get_future().async_wait(
+      asio::bind_executor(ioc, [&](std::exception_ptr, throws_when_copied) { called = true; }));
+  p.set_result();
+  throws_when_copied::armed = true;
+  BOOST_CHECK_THROW(ioc.run(), std::runtime_error);
+  throws_when_copied::armed = false;
+  BOOST_TEST(!called);
+}
+
+BOOST_AUTO_TEST_CASE(async_wait_on_a_future_of_a_reference_delivers_a_pointer_null_on_error) {
+  int x = 5;
+  auto ok = futura::create_future<int&>();
+  ok.set_result(x);
+  int* got = nullptr;
+  ok.async_wait([&](std::exception_ptr e, int* p) {
+    BOOST_TEST(!e);
+    got = p;
+  });
+  BOOST_TEST(got == &x);
+  auto failed = futura::create_future<int&>();
+  failed.set_exception(std::runtime_error("no int"));
+  bool null_on_error = false;
+  failed.async_wait([&](std::exception_ptr e, int* p) { null_on_error = e && !p; });
+  BOOST_TEST(null_on_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_move_only_value_goes_to_one_waiter_and_everyone_after_is_told) {
+  asio::io_context ioc;
+  futura::promise<std::unique_ptr<int>> p;
+  auto f = p.get_future();
+  int taken = 0, refused = 0;
+  for (int i = 0; i < 2; ++i)
+    asio::co_spawn(
+        ioc,
+        [](futura::future<std::unique_ptr<int>> mine, int& taken,
+           int& refused) -> asio::awaitable<void> {
+          try {
+            std::unique_ptr<int> v = co_await mine;
+            taken += *v == 7;
+          } catch (futura::invalid_state_error const&) {
+            ++refused;
+          }
+        }(f, taken, refused),
+        asio::detached);
+  ioc.poll();  // both wait
+  p.set_result(std::make_unique<int>(7));
+  ioc.run();
+  BOOST_TEST(taken == 1);
+  BOOST_TEST(refused == 1);
+  BOOST_CHECK_THROW((void)f.result(), futura::invalid_state_error);  // never a moved-from value
 }
 
 BOOST_AUTO_TEST_SUITE_END()

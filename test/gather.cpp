@@ -505,3 +505,28 @@ BOOST_AUTO_TEST_CASE(a_coroutine_gets_the_first_exception_and_a_cancelled_gather
   BOOST_CHECK_THROW(std::rethrow_exception(e), futura::cancelled_error);
   BOOST_TEST(fa.cancelled());
 }
+
+// Issue 8: the deadlock guard covers a gather of loop-bound futures; it is loop-bound too.
+BOOST_AUTO_TEST_CASE(gather_of_loop_futures_is_loop_bound_and_refuses_a_blocking_wait_there) {
+  boost::asio::io_context ioc;
+  auto a = futura::create_future<int>(ioc);
+  auto b = futura::create_future<int>(ioc);
+  auto both = futura::gather(a, b);
+  auto all = futura::gather(std::vector{a, b});
+  std::string what, what_range;
+  bool callback_inline = false, in_set_result = false;
+  boost::asio::post(ioc, [&] {
+    what = test_support::what_of<futura::invalid_state_error>([&] { (void)both.result(); });
+    what_range = test_support::what_of<futura::invalid_state_error>([&] { (void)all.result(); });
+    in_set_result = true;
+    both.add_done_callback([&] { callback_inline = in_set_result; });
+    a.set_result(1);
+    b.set_result(2);
+    in_set_result = false;  // asyncio: the gather's callbacks run on a later turn
+  });
+  ioc.run();
+  BOOST_TEST(what == "Result is not set.");
+  BOOST_TEST(what_range == "Result is not set.");
+  BOOST_TEST(!callback_inline);
+  BOOST_TEST((both.result() == std::tuple{1, 2}));
+}

@@ -8,15 +8,19 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <exception>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -613,6 +617,207 @@ BOOST_AUTO_TEST_CASE(a_shut_down_executor_throws_broken_executor_synchronously) 
   futura::thread_pool_executor pool{{.max_workers = 1}};
   pool.shutdown();
   BOOST_CHECK_THROW(futura::run_in_executor(pool, [] { return 1; }), futura::broken_executor);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 8, section 1: nothing posts to, or reads, a destroyed io_context.
+BOOST_AUTO_TEST_SUITE(loop_lifetime)
+
+BOOST_AUTO_TEST_CASE(a_callback_of_a_future_whose_loop_died_is_dropped_and_never_posted) {
+  auto const token = std::make_shared<int>(0);
+  bool ran = false;
+  futura::future<int> f;
+  {
+    asio::io_context ioc;
+    f = futura::create_future<int>(ioc);
+    f.add_done_callback([token, &ran] { ran = true; });
+    BOOST_TEST(token.use_count() == 2);
+  }
+  BOOST_TEST(token.use_count() == 1);  // dropped with its loop, as Asio drops its handlers
+  std::thread([&] { f.set_result(7); }).join();  // posts nowhere (ASan would see it)
+  BOOST_TEST(f.result() == 7);  // the future still completes for every other thread
+  BOOST_TEST(!ran);
+}
+
+BOOST_AUTO_TEST_CASE(a_timed_wait_on_a_future_whose_loop_died_never_reads_the_loop) {
+  futura::future<int> f;
+  {
+    asio::io_context ioc;
+    f = futura::create_future<int>(ioc);
+  }
+  std::thread([&] {
+    BOOST_CHECK_THROW((void)f.result(1ms), futura::timeout_error);
+    BOOST_TEST(!f.wait_for(1ms));
+    f.set_result(3);
+    BOOST_TEST(f.result(1ms) == 3);
+  }).join();
+}
+
+BOOST_AUTO_TEST_CASE(adding_a_callback_to_a_future_whose_loop_died_throws_event_loop_is_closed) {
+  futura::future<int> pending, done;
+  {
+    asio::io_context ioc;
+    pending = futura::create_future<int>(ioc);
+    done = futura::create_future<int>(ioc);
+    done.set_result(1);
+  }
+  for (auto* f : {&pending, &done}) {
+    auto const what = what_of<futura::invalid_state_error>([&] { f->add_done_callback([] {}); });
+    BOOST_TEST(what.find("Event loop is closed") != std::string::npos, what);
+  }
+  BOOST_CHECK_THROW(pending.async_wait([](std::exception_ptr, int) {}),
+                    futura::invalid_state_error);
+  pending.set_result(2);  // still completes, posting nowhere
+  BOOST_TEST(pending.result() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_and_an_operation_future_outliving_their_loop_are_safe_to_wait_on) {
+  futura::future<int> task;
+  futura::future<void> timer_done;
+  {
+    asio::io_context ioc;
+    task = futura::create_task(ioc, value_of(1));
+    asio::steady_timer timer(ioc, 1h);
+    timer_done = timer.async_wait(futura::use_future);
+  }
+  std::thread([&] {
+    BOOST_CHECK_THROW(task.result(1ms), futura::broken_promise);
+    BOOST_CHECK_THROW(timer_done.result(1ms), futura::broken_promise);
+  }).join();
+  BOOST_CHECK_THROW(task.add_done_callback([] {}), futura::invalid_state_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 8, section 2: a task's cancellation is serialised with its coroutine, delivered
+// where it is suspended, never lost, and never lets a started operation outlive its frame.
+BOOST_AUTO_TEST_SUITE(task_cancellation)
+
+BOOST_AUTO_TEST_CASE(cancel_from_a_third_thread_of_a_task_on_a_two_thread_loop_is_serialised) {
+  int const rounds = 200;
+  for (int i = 0; i < rounds; ++i) {
+    asio::io_context ioc;
+    auto guard = asio::make_work_guard(ioc);
+    std::thread a([&] { ioc.run(); }), b([&] { ioc.run(); });
+    // A task that keeps switching between threads, so that it runs while cancel() lands.
+    auto task = futura::create_task(ioc, []() -> asio::awaitable<int> {
+      auto ex = co_await asio::this_coro::executor;
+      for (int k = 0;; ++k) {
+        asio::steady_timer t(ex, 10us);
+        co_await t.async_wait(futura::use_future);
+        co_await asio::post(ex, asio::use_awaitable);
+      }
+    });
+    std::thread([&] { task.cancel(); }).join();  // TSan: never while the coroutine runs
+    std::string const what = what_of<futura::cancelled_error>([&] { (void)task.result(10s); });
+    BOOST_TEST(what == "cancelled", "round " << i);
+    guard.reset();
+    a.join();
+    b.join();
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_task_cancelled_while_it_awaits_a_running_pool_future_gets_it_at_once) {
+  asio::io_context ioc;
+  futura::thread_pool_executor pool{{.max_workers = 1}};
+  std::latch started{1}, release{1};
+  auto slow = pool.submit([&] {
+    started.count_down();
+    release.wait();
+    return 1;
+  });
+  started.wait();  // it runs: it cannot be cancelled any more
+  bool read_started = false;
+  asio::ip::tcp::socket never_read(ioc);
+  auto task = futura::create_task(ioc, [&]() -> asio::awaitable<int> {
+    int const v = co_await slow;
+    std::array<char, 16> buf;  // the frame the read would write into
+    read_started = true;
+    auto n = never_read.async_read_some(asio::buffer(buf), futura::use_future);
+    co_return v + static_cast<int>(co_await n);
+  });
+  ioc.poll();  // the task waits on the pool future
+  BOOST_TEST(task.cancel());
+  ioc.run_for(10s);  // asyncio: the awaiting task gets CancelledError at once
+  BOOST_TEST(task.cancelled());
+  BOOST_TEST(!read_started);
+  BOOST_TEST(!slow.done());  // left running, as Python leaves a running cf future
+  release.count_down();
+  BOOST_TEST(slow.result() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_cancelled_as_its_future_completes_gets_it_at_that_await) {
+  asio::io_context ioc;
+  auto in = futura::create_future<int>(ioc);
+  bool timer_started = false;
+  auto task = futura::create_task(ioc, [&]() -> asio::awaitable<int> {
+    int const v = co_await in;
+    asio::steady_timer t(co_await asio::this_coro::executor, 1h);
+    timer_started = true;
+    auto hour = t.async_wait(futura::use_future);
+    co_await hour;
+    co_return v;
+  });
+  ioc.poll();  // the task waits on `in`
+  BOOST_TEST(task.cancel());
+  in.set_result(1);                   // completes before the cancellation reaches the task
+  BOOST_TEST(runs_out_of_work(ioc));  // nothing left running: no hour-long timer
+  BOOST_TEST(task.cancelled());
+  BOOST_TEST(!timer_started);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_that_catches_the_cancellation_goes_on_as_in_asyncio) {
+  asio::io_context ioc;
+  auto in = futura::create_future<int>(ioc);
+  auto task = futura::create_task(ioc, [&]() -> asio::awaitable<int> {
+    try {
+      co_await in;
+    } catch (futura::cancelled_error const&) {
+    }
+    // The cancellation was delivered: this operation starts and is awaited normally.
+    asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+    auto tick = t.async_wait(futura::use_future);
+    co_await tick;
+    co_return 42;
+  });
+  ioc.poll();
+  BOOST_TEST(task.cancel());
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(task.result() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(the_cancel_message_reaches_the_coroutine_and_the_task_future) {
+  asio::io_context ioc;
+  auto in = futura::create_future<int>(ioc);
+  std::string seen;
+  auto task = futura::create_task(ioc, [&]() -> asio::awaitable<int> {
+    try {
+      co_return co_await in;
+    } catch (futura::cancelled_error const& e) {
+      seen = e.what();
+      throw;
+    }
+  });
+  ioc.poll();
+  BOOST_TEST(task.cancel("shutting down"));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(seen == "shutting down");
+  BOOST_TEST(what_of<futura::cancelled_error>(task) == "shutting down");
+  BOOST_TEST(in.cancelled());
+  BOOST_TEST(what_of<futura::cancelled_error>(in) == "shutting down");
+}
+
+BOOST_AUTO_TEST_CASE(fut_wait_on_the_thread_of_its_loop_throws_instead_of_hanging) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  std::string what;
+  asio::post(ioc, [&] {
+    what = what_of<futura::invalid_state_error>([&] { f.wait(); });
+    BOOST_CHECK_THROW((void)f.wait_for(1h), futura::invalid_state_error);
+  });
+  ioc.run();
+  BOOST_TEST(what.find("loop") != std::string::npos, what);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -97,4 +98,47 @@ BOOST_AUTO_TEST_CASE(a_coroutine_cancelled_while_waiting_gives_its_turn_to_the_n
   ioc.run();
   BOOST_TEST(second_got_it);
   second.result();
+}
+
+// Issue 8: no unit is ever lost to a waiter that gave up.
+BOOST_AUTO_TEST_CASE(a_timed_out_blocking_acquire_never_takes_a_unit_for_good) {
+  futura::semaphore sem(1);
+  sem.acquire().result();                                                // the one unit
+  BOOST_CHECK_THROW(sem.acquire().result(10ms), futura::timeout_error);  // left in the queue
+  sem.release();
+  BOOST_TEST(sem.try_acquire());  // the unit came back, not to the abandoned future
+}
+
+BOOST_AUTO_TEST_CASE(acquire_for_gives_up_at_its_deadline_and_takes_nothing) {
+  futura::semaphore sem(1);
+  BOOST_TEST(sem.acquire_for(1s));
+  BOOST_TEST(!sem.acquire_for(10ms));
+  BOOST_TEST(!sem.acquire_for(0ms));
+  sem.release();
+  BOOST_TEST(sem.acquire_for(0ms));
+  sem.release();
+  BOOST_TEST(!sem.locked());
+}
+
+BOOST_AUTO_TEST_CASE(acquire_for_racing_release_ends_with_every_unit_accounted_for) {
+  futura::semaphore sem(2);
+  std::atomic<int> held{0}, max_held{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (!sem.acquire_for(std::chrono::microseconds(i % 50))) continue;
+        int const now = ++held;
+        int prev = max_held.load();
+        while (now > prev && !max_held.compare_exchange_weak(prev, now)) {
+        }
+        --held;
+        sem.release();
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(max_held.load() <= 2);
+  BOOST_TEST(sem.try_acquire());
+  BOOST_TEST(sem.try_acquire());
+  BOOST_TEST(!sem.try_acquire());  // exactly the two units, none lost, none made up
 }

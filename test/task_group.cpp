@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE task_group
 #include <boost/test/unit_test.hpp>
 
+#include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,13 +12,31 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <latch>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+
+// Makes the n-th allocation of this thread, counting from when it is armed, fail.
+namespace {
+thread_local int t_fail_in = -1;  // -1: disarmed
+}  // namespace
+[[gnu::noinline]] void* operator new(std::size_t n) {
+  if (t_fail_in >= 0 && t_fail_in-- == 0) throw std::bad_alloc();
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -229,4 +248,30 @@ BOOST_AUTO_TEST_CASE(a_group_destroyed_without_join_cancels_its_children) {
   ioc.run();
   BOOST_TEST(child.cancelled());
   BOOST_TEST(log == (std::vector<std::string>{"orphan cancelled"}));
+}
+
+// Issue 8: a spawn that fails half-way (out of memory) leaves nothing counted.
+BOOST_AUTO_TEST_CASE(a_spawn_that_runs_out_of_memory_at_any_allocation_leaves_the_group_joinable) {
+  for (int k = 0;; ++k) {
+    asio::io_context ioc;
+    futura::promise<int> p;
+    auto child = p.get_future();
+    bool threw = false, joined = false;
+    auto body = futura::create_task(ioc, [&]() -> asio::awaitable<void> {
+      futura::task_group tg(co_await asio::this_coro::executor);
+      t_fail_in = k;
+      try {
+        tg.spawn(child);
+      } catch (std::bad_alloc const&) {
+        threw = true;
+      }
+      t_fail_in = -1;
+      (void)p.try_set_result(1);  // a refused child was cancelled
+      co_await tg.join();
+      joined = true;
+    });
+    ioc.run_for(10s);
+    BOOST_TEST(joined, "allocation " << k << " failing");
+    if (!threw) break;  // spawn made fewer than k allocations: every one was tried
+  }
 }

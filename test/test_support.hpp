@@ -13,12 +13,18 @@
 #include <cctype>
 #include <concepts>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace test_support {
 
@@ -82,6 +88,24 @@ std::exception_ptr run_coroutine(boost::asio::io_context& io, F f) {
   io.run();
   BOOST_TEST(finished);
   return out;
+}
+
+/// The calling thread's kernel id, for blocked_in_kernel().
+inline long this_thread_tid() {
+  return static_cast<long>(::syscall(SYS_gettid));
+}
+
+/// Waits until thread `tid` of this process sleeps in the kernel (a futex, a poll): the
+/// moment a thread that said it was about to block has blocked. Linux' /proc tells.
+inline void wait_until_blocked(long tid) {
+  std::string const path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  for (;;) {
+    std::ifstream in(path);
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto const close = stat.rfind(')');  // the state follows the command name
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'S') return;
+    std::this_thread::yield();
+  }
 }
 
 /// `pattern` with '#' standing for one or more hex digits (an address) and '*' for one or

@@ -4,6 +4,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <futura/errors.hpp>
+#include <futura/promise.hpp>
+
+#include <boost/asio/bind_executor.hpp>
 
 #include <pthread.h>
 
@@ -935,4 +938,35 @@ BOOST_AUTO_TEST_CASE(work_posted_to_the_pools_executor_runs_on_its_workers) {
   });
   done.wait();
   BOOST_TEST(name == "ex_0");
+}
+
+// Issue 8: the destructor never hangs on work that cannot finish and never terminates.
+BOOST_AUTO_TEST_CASE(
+    the_destructor_does_not_wait_for_a_handler_parked_on_a_future_nobody_completes) {
+  futura::promise<int> never;  // outlives the pool
+  auto const token = std::make_shared<int>(0);
+  {
+    futura::thread_pool_executor pool{{.max_workers = 2}};
+    never.get_future().async_wait(
+        boost::asio::bind_executor(pool.get_executor(), [token](std::exception_ptr, int) {}));
+    auto f = pool.submit([] { return 1; });
+    BOOST_TEST(f.result() == 1);
+  }  // returns once the submitted work is done; the parked handler is destroyed uncalled
+  BOOST_TEST(token.use_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(dropping_the_last_owner_inside_one_of_its_own_tasks_does_not_terminate) {
+  auto pool =
+      std::make_shared<futura::thread_pool_executor>(futura::thread_pool_options{.max_workers = 2});
+  std::latch go{1};
+  // The task's capture is the last owner by the time it is destroyed, on a worker.
+  auto f = pool->submit([owner = pool, &go] {
+    go.wait();
+    return 1;
+  });
+  auto queued = pool->submit([] { return 2; });
+  pool.reset();
+  go.count_down();
+  BOOST_TEST(f.result() == 1);
+  BOOST_TEST(queued.result() == 2);  // submitted work still runs
 }

@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -459,6 +460,92 @@ BOOST_AUTO_TEST_CASE(a_packaged_function_dropped_with_its_io_context_breaks_the_
     f = asio::post(ioc, futura::use_future([] { return 1; }));
   }
   BOOST_CHECK_THROW(f.result(), futura::broken_promise);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 8, section 2: cancellation through an operation's future is serialised with the
+// operation, reaches every operation that takes a slot, and ends the future cancelled.
+BOOST_AUTO_TEST_SUITE(cancellation)
+
+BOOST_AUTO_TEST_CASE(cancel_then_destroying_the_timer_before_the_loop_runs_is_safe) {
+  asio::io_context ioc;
+  auto timer = std::make_unique<asio::steady_timer>(ioc, 1h);
+  auto f = timer->async_wait(futura::use_future);
+  BOOST_TEST(f.cancel());
+  timer.reset();  // ASan would see a cancellation emitted into the destroyed timer
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(f.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(destroying_the_timer_then_cancelling_before_the_loop_runs_is_safe) {
+  asio::io_context ioc;
+  auto timer = std::make_unique<asio::steady_timer>(ioc, 1h);
+  auto f = timer->async_wait(futura::use_future);
+  timer.reset();  // the operation is aborted; its completion is queued
+  (void)f.cancel();
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(f.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(cancel_then_destroying_the_timer_on_its_loop_is_safe) {
+  asio::io_context ioc;
+  auto timer = std::make_unique<asio::steady_timer>(ioc, 1h);
+  auto f = timer->async_wait(futura::use_future);
+  asio::post(ioc, [&] {
+    BOOST_TEST(f.cancel());  // on the timer's own thread: emitted at once, like timer.cancel()
+    timer.reset();
+  });
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(f.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(an_operation_that_names_its_io_object_only_in_its_arguments_is_cancellable) {
+  asio::io_context ioc;
+  asio::steady_timer timer(ioc, 1h);
+  // Beast's initiations look like this: no executor of their own, the stream by pointer.
+  auto f = asio::async_initiate<futura::use_future_t const&, void(error_code)>(
+      [](auto h, asio::steady_timer* t) { t->async_wait(std::move(h)); }, futura::use_future,
+      &timer);
+  BOOST_TEST(f.cancel());
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(f.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(an_operation_cancelled_through_its_future_ends_cancelled_whatever_its_error) {
+  asio::io_context ioc;
+  test_support::capture_errors errors;
+  {
+    asio::experimental::channel<void(error_code, int)> ch(ioc);
+    auto f = ch.async_receive(futura::use_future);
+    BOOST_TEST(f.cancel());
+    BOOST_TEST(runs_out_of_work(ioc));
+    BOOST_TEST(f.cancelled());  // not "finished raised system_error: Channel cancelled"
+  }
+  BOOST_TEST(errors.reports().empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_cancel_message_reaches_the_future_of_a_running_operation) {
+  asio::io_context ioc;
+  asio::steady_timer timer(ioc, 1h);
+  auto f = timer.async_wait(futura::use_future);
+  BOOST_TEST(f.cancel("enough waiting"));
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(what_of<futura::cancelled_error>(f) == "enough waiting");
+}
+
+BOOST_AUTO_TEST_CASE(the_packaged_form_on_an_io_context_is_loop_bound) {
+  asio::io_context ioc;
+  asio::steady_timer timer(ioc, 1h);
+  auto f = timer.async_wait(futura::use_future([](error_code) { return 1; }));
+  std::string what;
+  asio::post(ioc, [&] {
+    what = what_of<futura::invalid_state_error>([&] { (void)f.result(); });
+    timer.cancel();
+  });
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(what == "Result is not set.");
+  BOOST_TEST(f.result() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

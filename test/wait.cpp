@@ -9,6 +9,7 @@
 #include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -19,6 +20,7 @@
 #include <future>
 #include <latch>
 #include <list>
+#include <memory>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -396,4 +398,21 @@ BOOST_AUTO_TEST_CASE(a_plain_callback_receives_the_split_of_pool_futures) {
   auto r = delivered.get_future().get();
   BOOST_TEST((r.done == std::vector{a, b}));
   BOOST_TEST(r.not_done.empty());
+}
+
+// Issue 8: the internal callback that stops the deadline timer is bound to the handler's
+// io_context; once that io_context is gone, a watched future completing later posts
+// nowhere (ASan would see it) and every handler of the wait is released.
+BOOST_AUTO_TEST_CASE(async_wait_some_with_a_timeout_outlived_by_its_futures_is_safe) {
+  futura::promise<int> p;
+  auto const token = std::make_shared<int>(0);
+  {
+    boost::asio::io_context ioc;
+    futura::async_wait_some(
+        std::vector{p.get_future()}, return_when::first_completed, std::chrono::hours(1),
+        boost::asio::bind_executor(ioc, [token](std::exception_ptr, futura::wait_result<int>) {}));
+    BOOST_TEST(token.use_count() == 2);
+  }
+  BOOST_TEST(token.use_count() == 1);
+  p.set_result(1);
 }

@@ -7,8 +7,10 @@
 #include <futura/errors.hpp>
 #include <futura/future.hpp>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,19 +29,22 @@ namespace futura {
 
 /// The futures of an as_completed() call, as they complete: an input range (iterate it
 /// once). Move-only. It holds each future only until it has been passed: `++` lets go of
-/// the current one. Destroying it early unhooks it from every future it still watches.
+/// the current one. Destroying it early unhooks it from every future it still watches,
+/// and completes a pending async_next with cancelled_error.
 template <class T>
 class as_completed_range {
-  struct impl {
+  struct impl : std::enable_shared_from_this<impl> {
     impl(std::vector<future<T>> fs, std::chrono::steady_clock::time_point deadline)
         : futures(std::move(fs)), queue(count_pending(futures)), deadline(deadline) {
       // Snapshot first: what is done now comes first, in input order, even if a pending
       // one completes while we are still hooking onto the others.
       for (std::size_t i = 0; i < futures.size(); ++i)
-        if (!detail::state_of(futures[i])->done())
+        if (!detail::state_of(futures[i])->done()) {
+          loops.add(*detail::state_of(futures[i]));
           queue.watch(*detail::state_of(futures[i]), i);
-        else
+        } else {
           ready_now.push_back(i);
+        }
     }
     static std::size_t count_pending(std::vector<future<T>> const& fs) noexcept {
       std::size_t n = 0;
@@ -54,7 +59,17 @@ class as_completed_range {
       if (next_ready < ready_now.size()) {
         i = ready_now[next_ready++];
       } else {
-        auto* n = queue.next(deadline);
+        auto* n = queue.try_next();
+        if (!n && !loops.empty())
+          loops.check(
+              "as_completed: blocking on the thread running the loop of its futures",
+              [&](detail::context_registry* loop) {
+                for (auto const& f : futures)
+                  if (f.valid() && !f.done() && detail::state_of(f)->loop_registry() == loop)
+                    return true;
+                return false;
+              });
+        if (!n) n = queue.next(deadline);
         if (!n) throw timed_out();
         i = n->tag;
       }
@@ -79,13 +94,18 @@ class as_completed_range {
 
     /// One step of async_next: completes `h` now if it can, else arms the doorbell (and a
     /// timer that rings it at the deadline) and runs again on `h`'s executor when it rings.
+    /// The wait on the bell carries `h`'s cancellation slot: emitting it cancels the bell,
+    /// and `h` gets cancelled_error; the range stays usable. The continuation holds the
+    /// impl, so a range destroyed meanwhile (closed) is still there to say so.
     template <class Handler>
     void next_async(Handler&& h) {
       auto ex = boost::asio::get_associated_executor(h);
       std::exception_ptr e;
       std::optional<future<T>> r;
       current = {};  // what async_next delivered is the caller's alone
-      if (at_end()) {
+      if (closed) {
+        e = std::make_exception_ptr(cancelled_error("as_completed: the range was destroyed"));
+      } else if (at_end()) {
       } else if (try_fetch()) {
         r.emplace(std::move(current));
         current = {};
@@ -101,18 +121,31 @@ class as_completed_range {
             if (!ec) static_cast<detail::state<void>*>(detail::state_of(bell))->try_set_value();
           });
         }
-        bell.async_wait(boost::asio::bind_executor(
-            ex, [this, timer, h = std::move(h)](std::exception_ptr rang) mutable {
+        auto slot = boost::asio::get_associated_cancellation_slot(h);
+        bell.async_wait(boost::asio::bind_cancellation_slot(
+            slot,
+            boost::asio::bind_executor(ex, [self = this->shared_from_this(), timer,
+                                            h = std::move(h)](std::exception_ptr rang) mutable {
               if (timer) timer->cancel();
-              if (rang)  // cancelled: the range is being destroyed; do not touch it
-                std::move(h)(rang, std::optional<future<T>>());
+              if (rang || self->closed)  // async_next cancelled, or the range destroyed
+                std::move(h)(rang ? rang
+                                  : std::make_exception_ptr(
+                                        cancelled_error("as_completed: the range was destroyed")),
+                             std::optional<future<T>>());
               else
-                next_async(std::move(h));
-            }));
+                self->next_async(std::move(h));
+            })));
         return;
       }
       boost::asio::post(
           ex, [h = std::move(h), e, r = std::move(r)]() mutable { std::move(h)(e, std::move(r)); });
+    }
+
+    /// The range is destroyed: stop watching (an armed bell is cancelled, which ends a
+    /// pending async_next), and let go of the futures not handed out.
+    void close() noexcept {
+      closed = true;
+      queue.detach();
     }
 
     // Destroyed in reverse: the queue unhooks while the futures are still alive.
@@ -123,6 +156,8 @@ class as_completed_range {
     std::size_t next_ready = 0;
     std::size_t fetched = 0;
     future<T> current;
+    detail::loop_guard loops;  // for the deadlock guard of blocking iteration
+    bool closed = false;
   };
 
  public:
@@ -158,7 +193,18 @@ class as_completed_range {
 
   as_completed_range(std::vector<future<T>> distinct,
                      std::chrono::steady_clock::time_point deadline)
-      : p_(std::make_unique<impl>(std::move(distinct), deadline)) {}
+      : p_(std::make_shared<impl>(std::move(distinct), deadline)) {}
+  as_completed_range(as_completed_range&&) noexcept = default;
+  as_completed_range& operator=(as_completed_range&& o) noexcept {
+    if (this != &o) {
+      if (p_) p_->close();
+      p_ = std::move(o.p_);
+    }
+    return *this;
+  }
+  ~as_completed_range() {
+    if (p_) p_->close();
+  }
 
   /// A new loop starts after the last future handed out (a loop that broke out on a
   /// future does not get it again): each future is yielded once.
@@ -170,7 +216,9 @@ class as_completed_range {
   /// The next future as an Asio operation, for coroutines and callbacks: signature
   /// `void(std::exception_ptr, std::optional<future<T>>)`, an empty optional once every
   /// future was handed out, timeout_error past the deadline. It runs on the handler's
-  /// associated executor; no thread blocks. One at a time, and the range must outlive it.
+  /// associated executor; no thread blocks. One at a time. Emitting the handler's
+  /// cancellation slot completes it with cancelled_error (the range stays usable);
+  /// destroying the range completes it with cancelled_error too.
   ///
   /// \code
   /// auto r = futura::as_completed(futures);
@@ -186,7 +234,7 @@ class as_completed_range {
   std::size_t size() const noexcept { return p_->futures.size(); }
 
  private:
-  std::unique_ptr<impl> p_;
+  std::shared_ptr<impl> p_;
 };
 
 /// Yields each distinct future of `fs` once (Python's `concurrent.futures.as_completed`):

@@ -6,7 +6,8 @@
 // provides on request (or with BOOST_THREAD_VERSION >= 4).
 #if !defined(BOOST_THREAD_PROVIDES_FUTURE) || !defined(BOOST_THREAD_PROVIDES_FUTURE_CONTINUATION)
 #if defined(BOOST_THREAD_FUTURE_HPP)
-#error "include <futura/boost_future.hpp> before <boost/thread/future.hpp>, or define \
+#error \
+    "include <futura/boost_future.hpp> before <boost/thread/future.hpp>, or define \
 BOOST_THREAD_VERSION 4 everywhere"
 #endif
 #ifndef BOOST_THREAD_PROVIDES_FUTURE

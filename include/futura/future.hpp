@@ -2,6 +2,7 @@
 #ifndef FUTURA_FUTURE_HPP
 #define FUTURA_FUTURE_HPP
 
+#include <futura/detail/context_registry.hpp>
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string_view>
 #include <type_traits>
@@ -122,11 +124,17 @@ class future {
     return s_->exception_or_null();
   }
 
-  /// Blocks until done, without reading the outcome. Returns false on timeout.
-  void wait() const { checked().wait(); }
+  /// Blocks until done, without reading the outcome. Returns false on timeout. On the
+  /// thread running the loop of a pending loop-bound future, throws invalid_state_error,
+  /// as result() does.
+  void wait() const {
+    guard_loop("wait() on the thread running the future's loop would never return");
+    s_->wait();
+  }
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return checked().wait_until(detail::deadline_after(timeout));
+    guard_loop("wait_for() on the thread running the future's loop would never return");
+    return s_->wait_until(detail::deadline_after(timeout));
   }
 
   /// Pending: cancels (true). Cancelled already: true. Finished: false. Running: true only
@@ -198,10 +206,7 @@ class future {
     if (!s_) throw invalid_state_error("future has no state");
     return *s_;
   }
-  void guard_loop(char const* what) const {
-    auto& s = checked();
-    if (s.is_loop_bound() && !s.done() && s.in_loop_thread()) throw invalid_state_error(what);
-  }
+  void guard_loop(char const* what) const { checked().guard_blocking_wait(what); }
   void wait_until(std::chrono::steady_clock::time_point deadline) const {
     if (!checked().wait_until(deadline)) throw timeout_error();
   }
@@ -241,69 +246,67 @@ void invoke_callback(F& f, state<T>& s) {
 
 void report_callback_error(state_base& s) noexcept;  // with std::current_exception()
 
-/// A posted node and a reference to its state: runs the node on an executor, or discards
-/// it if the executor drops the work unrun (its context destroyed).
-class posted_node {
- public:
-  posted_node(node* n, state_base* s) noexcept : n_(n), s_(s) { s_->add_ref(); }
-  posted_node(posted_node&& o) noexcept
-      : n_(std::exchange(o.n_, nullptr)), s_(std::exchange(o.s_, nullptr)) {}
-  ~posted_node() {
-    if (n_) n_->complete(n_, nullptr);
-    if (s_) s_->release();
-  }
-  void operator()() noexcept {
-    node* const n = std::exchange(n_, nullptr);
-    n->complete(n, s_);
-  }
-
- private:
-  node* n_;
-  state_base* s_;
-};
-
 template <class F>
 inline constexpr bool has_executor_v =
     !std::is_same_v<boost::asio::associated_executor_t<F>, boost::asio::system_executor>;
 
-/// A done callback. It runs where add_done_callback says: its first run only decides
-/// where, by posting itself again with `complete` switched to `invoke`.
+/// A done callback that runs where add_done_callback says. Inline callbacks run in the
+/// completing thread. The others are bound nodes: listed in the registry of the context
+/// they run on (the callback's own executor's, or the future's loop's) until the future
+/// completes, then posted there through that registry; dropped, uncalled, if that
+/// context shuts down first.
 template <class T, class F>
-struct callback_node final : node {
+struct callback_node final : bound_node {
   template <class G>
   explicit callback_node(G&& fn) : f(std::forward<G>(fn)) {
-    complete = &run;
+    complete = &on_complete;
+    drop = [](bound_node* n) noexcept { delete static_cast<callback_node*>(n); };
+    run_posted = [](bound_node* n, state_base* s) { invoke(static_cast<callback_node*>(n), s); };
   }
-  static void run(node* n, state_base* s) noexcept {
-    auto* self = static_cast<callback_node*>(n);
-    if (s) {
-      if constexpr (has_executor_v<F>) {
-        self->complete = &invoke;
-        try {
-          boost::asio::post(boost::asio::get_associated_executor(self->f), posted_node(self, s));
-        } catch (...) {
-          report_callback_error(*s);  // the executor refused the work
-        }
-        return;
-      } else if (s->is_loop_bound()) {
-        self->complete = &invoke;
-        s->post(self);
-        return;
-      }
+
+  /// Lists the node where it will run; throws invalid_state_error if that context is gone.
+  void enlist(state<T>& s) {
+    if constexpr (has_executor_v<F>) {
+      if (auto* ctx = context_of(boost::asio::get_associated_executor(f)))
+        context_registry::of(*ctx).enter(this, s);
+    } else if (s.is_loop_bound()) {
+      if (auto* r = s.loop_registry()) r->enter(this, s);
     }
-    invoke(n, s);
   }
-  static void invoke(node* n, state_base* s) noexcept {
+
+  static void on_complete(node* n, state_base* s) noexcept {
     auto* self = static_cast<callback_node*>(n);
-    if (s) {
-      try {
-        invoke_callback<T>(self->f, static_cast<state<T>&>(*s));
-      } catch (...) {
-        report_callback_error(*s);
-      }
+    if (!s) {  // removed before it ran (or its future died pending)
+      if (self->leave_and([] {})) delete self;
+      return;
+    }
+    if constexpr (has_executor_v<F>) {
+      self->leave_and([&] { post_to(boost::asio::get_associated_executor(self->f), self, s); });
+    } else if (s->is_loop_bound()) {
+      self->leave_and([&] { s->post_node(self, *s); });
+    } else {
+      invoke(self, s);
+    }
+  }
+
+  template <class Executor>
+  static void post_to(Executor const& ex, callback_node* self, state_base* s) noexcept {
+    try {
+      boost::asio::post(ex, posted_node(self, s));
+    } catch (...) {  // the executor refused the work; posted_node dropped the callback
+      report_callback_error(*s);
+    }
+  }
+
+  static void invoke(callback_node* self, state_base* s) noexcept {
+    try {
+      invoke_callback<T>(self->f, static_cast<state<T>&>(*s));
+    } catch (...) {
+      report_callback_error(*s);
     }
     delete self;
   }
+
   F f;
 };
 
@@ -317,10 +320,10 @@ callback_id future<T>::add_done_callback(F&& f) const {
                 "a done callback takes the future (by const&) or nothing");
   auto& s = checked();
   if (!s.done() || s.is_loop_bound() || detail::has_executor_v<fn_t>) {
-    auto* n = new detail::callback_node<T, fn_t>(std::forward<F>(f));
-    n->id = s.next_callback_id();
-    auto const id = n->id;
-    s.add_node(n);  // runs it at once if the future completed meanwhile
+    auto n = std::make_unique<detail::callback_node<T, fn_t>>(std::forward<F>(f));
+    n->enlist(s);
+    auto const id = n->id = s.next_callback_id();
+    s.add_node(n.release());  // runs it at once if the future completed meanwhile
     return id;
   }
   fn_t fn(std::forward<F>(f));

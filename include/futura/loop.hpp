@@ -9,6 +9,7 @@
 #include <futura/thread_pool_executor.hpp>
 #include <futura/use_future.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -66,24 +68,51 @@ boost::asio::awaitable<T, AwEx> run_task(state_base* s, boost::asio::awaitable<T
   if (!s->try_start()) throw cancelled_error();
   co_return co_await std::move(body);
 }
+
+template <class Executor>
+struct is_strand : std::false_type {};
+template <class Executor>
+struct is_strand<boost::asio::strand<Executor>> : std::true_type {};
+
+/// The executor a task runs on: `ex` if it is a strand already, else a new strand on it.
+/// The strand serialises the coroutine with the cancellation delivered to it: on an
+/// io_context run by several threads, a cancel() from anywhere then never runs while the
+/// coroutine does.
+template <class Executor>
+auto task_executor(Executor const& ex) {
+  if constexpr (is_strand<Executor>::value) {
+    return ex;
+  } else if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
+    if (ex.template target<boost::asio::strand<boost::asio::io_context::executor_type>>() ||
+        ex.template target<boost::asio::strand<boost::asio::any_io_executor>>())
+      return ex;
+    return boost::asio::any_io_executor(boost::asio::make_strand(ex));
+  } else {
+    return boost::asio::make_strand(ex);
+  }
+}
 }  // namespace detail
 
 /// Runs a coroutine on `ex` and returns its future (asyncio.create_task; thread-safe, so
-/// it is also run_coroutine_threadsafe). cancel() before it starts: it never runs; while
-/// it runs: its current co_await is cancelled, and the future is cancelled unless the
-/// coroutine catches that and returns. An exception escaping the coroutine lands in the
-/// future, never in run().
+/// it is also run_coroutine_threadsafe). The coroutine runs on a strand of `ex` (on `ex`
+/// itself if it is a strand). cancel() before it starts: it never runs; while it runs:
+/// cancelled_error(msg) is delivered where it is suspended (at once if it is suspended
+/// already, at its next co_await if it is running: a task may cancel itself), its current
+/// co_await is cancelled, and the future is cancelled unless the coroutine catches that
+/// and returns. An exception escaping the coroutine lands in the future, never in run().
 ///
 /// \code
 /// auto task = futura::create_task(ioc.get_executor(), fetch(url));   // future<std::string>
 /// \endcode
 template <detail::asio_executor Executor, class T, class AwEx>
 future<T> create_task(Executor const& ex, boost::asio::awaitable<T, AwEx> body) {
-  using state_t = detail::op_state<T, Executor>;
-  auto* s = state_t::create(ex);
+  auto strand = detail::task_executor(ex);
+  using state_t = detail::op_state<T, decltype(strand)>;
+  auto* s = state_t::create_task_state(strand);
   detail::op_handler<T, state_t> handler(s);
   auto f = handler.get_future();
-  boost::asio::co_spawn(ex, detail::run_task(s, std::move(body)), std::move(handler));
+  boost::asio::co_spawn(std::move(strand), detail::run_task(s, std::move(body)),
+                        std::move(handler));
   return f;
 }
 template <detail::asio_context Context, class T, class AwEx>
@@ -170,8 +199,10 @@ void forward_outcome(state<T>& from, state<T>& to) {
 template <class T, class Rep, class Period>
 boost::asio::awaitable<detail::awaited_t<T>> wait_for(future<T> f,
                                                       std::chrono::duration<Rep, Period> d) {
+  auto ex = co_await boost::asio::this_coro::executor;
+  // An operation that names no executor is cancelled on ours (we are where it was awaited).
+  detail::state_of(f)->offer_executor_of(ex);
   if (!f.done() && d > d.zero()) {
-    auto ex = co_await boost::asio::this_coro::executor;
     auto woken = create_future<void>(ex);  // either f finished or the timer fired
     auto wake = [s = detail::state_of(woken)] { s->try_set_value(); };
     auto const id = f.add_done_callback([woken, wake] { wake(); });

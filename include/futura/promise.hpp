@@ -46,8 +46,7 @@ class promise {
   }
   void set_exception(std::exception_ptr e) const { checked().set_exception(std::move(e)); }
   template <class E>
-    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
-  void set_exception(E&& e) const {
+  requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>) void set_exception(E&& e) const {
     set_exception(std::make_exception_ptr(std::forward<E>(e)));
   }
 

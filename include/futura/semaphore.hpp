@@ -4,6 +4,7 @@
 
 #include <futura/future.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -14,9 +15,12 @@ namespace futura {
 
 /// Bounds how many holders run at once (asyncio.Semaphore). acquire() returns a future
 /// that completes when a unit is granted: `co_await sem.acquire()` in a coroutine,
-/// `sem.acquire().result()` in a thread. Waiters are served first come, first served; a
-/// waiter whose future is cancelled (its coroutine cancelled while waiting) gives its turn
-/// to the next. Thread-safe.
+/// `sem.acquire().result()` or `sem.acquire_for(timeout)` in a thread. Waiters are served
+/// first come, first served. A waiter that gives up never takes a unit: one whose future
+/// is cancelled (its coroutine cancelled while waiting) or dropped by everyone gives its
+/// turn to the next. A timed blocking wait should use acquire_for(), which settles the race
+/// between its deadline and a release(); `acquire().result(timeout)` that times out leaves
+/// its future in line until it is dropped. Thread-safe.
 ///
 /// \code
 /// futura::semaphore limit(10);             // at most 10 downloads at once
@@ -47,6 +51,14 @@ class semaphore {
     return waiters_.emplace_back(create_future<void>());
   }
 
+  /// Waits at most `timeout` for a unit; true if it was granted (release() it later).
+  template <class Rep, class Period>
+  bool acquire_for(std::chrono::duration<Rep, Period> timeout) {
+    auto f = acquire();
+    if (f.wait_for(timeout)) return true;
+    return !f.cancel();  // false: granted just now, as the deadline passed: it is ours
+  }
+
   /// Takes a unit only if one is free now (no waiting).
   bool try_acquire() {
     std::lock_guard lk(m_);
@@ -69,7 +81,10 @@ class semaphore {
         waiters_.pop_front();
       }
       // Outside the lock: completing runs the waiter's callbacks, which may release().
-      if (detail::state_of(next)->try_set_value()) return;  // else it was cancelled
+      // A waiter nobody holds any more (a blocking acquire that timed out and dropped its
+      // future) could never use the unit; a cancelled one gave up.
+      auto* s = detail::state_of(next);
+      if (!s->sole_reference() && s->try_set_value()) return;
     }
   }
 

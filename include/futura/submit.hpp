@@ -26,9 +26,9 @@ namespace futura {
 /// assert(f.result() == 49);
 /// \endcode
 template <class Executor, class F, class... Args>
-  requires(boost::asio::execution::is_executor<Executor>::value ||
-           boost::asio::is_executor<Executor>::value)
-auto submit(Executor const& ex, F&& fn, Args&&... args) {
+requires(boost::asio::execution::is_executor<Executor>::value ||
+         boost::asio::is_executor<Executor>::value) auto submit(Executor const& ex, F&& fn,
+                                                                Args&&... args) {
   using task_t = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
   auto t = task_t(std::forward<F>(fn), std::forward<Args>(args)...);
   auto f = t.get_future();

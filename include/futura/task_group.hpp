@@ -30,7 +30,8 @@ class task_group_core {
 
   boost::asio::any_io_executor const& executor() const noexcept { return ex_; }
 
-  /// Registers a child; throws if the group no longer takes any.
+  /// Registers a child; throws if the group no longer takes any, or if registering fails
+  /// (out of memory: then nothing of it is counted).
   template <class T>
   void add(std::shared_ptr<task_group_core> const& self, future<T> const& child) {
     {
@@ -38,11 +39,16 @@ class task_group_core {
       if (closed_) throw invalid_state_error("TaskGroup is finished");
       if (failing_) throw invalid_state_error("TaskGroup is shutting down");
       state_base* s = state_of(child);
-      s->add_ref();
       children_.push_back(s);
+      s->add_ref();
       ++pending_;
     }
-    child.add_done_callback([self](future<T> const& f) { self->on_child_done(*state_of(f)); });
+    try {
+      child.add_done_callback([self](future<T> const& f) { self->on_child_done(*state_of(f)); });
+    } catch (...) {
+      child_lost();
+      throw;
+    }
   }
 
   /// Completes once no child is pending (at once if none is).
@@ -88,6 +94,16 @@ class task_group_core {
   }
 
  private:
+  /// A child counted by add() whose callback could not be registered.
+  void child_lost() noexcept {
+    std::vector<future<void>> wake;
+    {
+      std::lock_guard lk(m_);
+      if (--pending_ == 0) wake.swap(idle_waiters_);
+    }
+    for (auto& w : wake) state_of(w)->try_set_value();
+  }
+
   void on_child_done(state_base& child) {
     bool cancel_siblings = false;
     std::vector<future<void>> wake;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <ranges>
@@ -65,11 +66,120 @@ class pending_work {
   std::uint64_t next_seq_ = 0;
 };
 
+/// Everything a thread pool is, shared by its handle and its worker threads: so that the
+/// handle may be destroyed on one of its own workers (the last owner dropped inside a
+/// task), and the workers finish the submitted work and leave on their own.
+class pool_core {
+ public:
+  explicit pool_core(thread_pool_options options);
+  pool_core(pool_core const&) = delete;
+  pool_core& operator=(pool_core const&) = delete;
+
+  /// Starts the workers; each holds `self`.
+  void start(std::shared_ptr<pool_core> const& self);
+  /// The handle was destroyed: shutdown(true), or, on one of its own workers, a shutdown
+  /// that does not wait, after which the workers finish and leave by themselves.
+  void orphan() noexcept;
+
+  // gate_: flags in the low bits, in-flight submit() calls above them, so shutdown can
+  // wait for every submit that passed the check to finish posting.
+  static constexpr std::uint64_t shut_down = 1, cancelling = 2, broken = 4, one_submit = 8;
+  static constexpr std::size_t none = pending_work::none;
+
+  struct admission_ticket {
+    explicit admission_ticket(pool_core& p) : pool(p) { pool.enter(); }
+    ~admission_ticket() { pool.gate_.fetch_sub(one_submit, std::memory_order_release); }
+    pool_core& pool;
+  };
+
+  /// What a worker does with a task it dequeues: run it, or cancel/fail it. Registered in
+  /// pending_ from submit() until a worker takes it, and counted in unfinished_ until it
+  /// is destroyed (run, or dropped unrun).
+  template <class Task>
+  struct pool_task {
+    pool_task(pool_core* p, Task t)
+        : pool(p), task(std::move(t)), slot(p->pending_.add(task.shared_state())) {
+      pool->unfinished_.fetch_add(1, std::memory_order_relaxed);
+    }
+    pool_task(pool_task&& o) noexcept
+        : pool(std::exchange(o.pool, nullptr)),
+          task(std::move(o.task)),
+          slot(std::exchange(o.slot, none)) {}
+    pool_task& operator=(pool_task&&) = delete;
+    ~pool_task() {
+      if (!pool) return;
+      if (slot != none) pool->pending_.remove(slot, task.shared_state());
+      pool->task_finished();
+    }
+
+    pool_core* pool;
+    Task task;
+    std::size_t slot;
+
+    void operator()() noexcept {
+      pool->pending_.remove(std::exchange(slot, none), task.shared_state());
+      // Loaded after leaving pending_: work that shutdown(cancel_futures) or a failed
+      // initializer did not reach there is cancelled or failed here instead.
+      auto const g = pool->gate_.load(std::memory_order_acquire);
+      if (g & broken)
+        task.fail(pool->broken_error());
+      else if (g & cancelling)
+        task.cancel();
+      else
+        task();
+    }
+  };
+
+  template <class F, class... Args>
+  auto submit(F&& fn, Args&&... args) {
+    admission_ticket ticket(*this);
+    using task_t = task<std::decay_t<F>, std::decay_t<Args>...>;
+    pool_task<task_t> t(this, task_t(std::forward<F>(fn), std::forward<Args>(args)...));
+    auto f = t.task.get_future();
+    boost::asio::post(pool_.get_executor(), std::move(t));
+    return f;
+  }
+
+  void shutdown(bool wait, bool cancel_futures);
+  boost::asio::thread_pool::executor_type get_executor() noexcept { return pool_.get_executor(); }
+  std::size_t max_workers() const noexcept { return workers_; }
+
+ private:
+  void enter();  // throws if shut down or broken
+  std::exception_ptr broken_error() const;
+  void worker(std::shared_ptr<pool_core> self, std::size_t index, std::string name);
+  void cancel_pending();
+  void fail_pending() noexcept;
+  /// A submitted task was run or dropped; the last one after shutdown wakes shutdown(true),
+  /// or, for an orphaned pool, lets go of the handlers parked on it.
+  void task_finished() noexcept;
+  /// Destroys the handlers parked on the pool (async_wait handlers and coroutines waiting
+  /// on futures that nobody may ever complete): they hold work, and would keep the
+  /// workers from leaving. As an io_context destroys its pending handlers.
+  void drop_parked() noexcept;
+  void join_workers();
+
+  pending_work pending_;              // outlives pool_, whose queued tasks refer to it
+  boost::asio::thread_pool pool_{0};  // the queue; our own threads attach to it
+  std::atomic<std::uint64_t> gate_{0};
+  std::atomic<std::size_t> unfinished_{0};  // submitted tasks not yet run or dropped
+  std::atomic<bool> orphaned_{false};
+  thread_pool_options options_;
+  std::size_t workers_ = 0;
+  std::vector<std::thread> threads_;
+  std::mutex join_mutex_;
+};
+
 }  // namespace detail
 
 /// A pool of worker threads that runs submitted functions and hands back their futures.
 /// Thread-safe. Its threads start at construction (Asio's thread_pool does; Python starts
-/// them lazily) and never exceed max_workers. The destructor is shutdown(true).
+/// them lazily) and never exceed max_workers. The destructor is shutdown(true): it waits
+/// for the submitted work, then destroys, uncalled, the handlers still parked on the
+/// pool's executor (an async_wait handler, a coroutine, waiting on a future nobody may
+/// ever complete), as an io_context destroys its pending handlers, and joins the workers.
+/// Destroyed on one of its own workers (the last owner dropped inside a task), it does not
+/// wait: the workers finish the submitted work and leave on their own.
 ///
 /// \code
 /// futura::thread_pool_executor pool{{.max_workers = 4, .thread_name_prefix = "io"}};
@@ -92,12 +202,7 @@ class thread_pool_executor {
   /// broken_executor after shutdown, broken_thread_pool once an initializer failed.
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {
-    admission_ticket ticket(*this);
-    using task_t = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
-    pool_task<task_t> t(this, task_t(std::forward<F>(fn), std::forward<Args>(args)...));
-    auto f = t.task.get_future();
-    boost::asio::post(pool_.get_executor(), std::move(t));
-    return f;
+    return core_->submit(std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
   /// Submits `fn(x)` for every x of `inputs` at once; the result yields the values in input
@@ -115,73 +220,23 @@ class thread_pool_executor {
   }
 
   /// Refuses new work from now on. `cancel_futures`: work not yet started is cancelled
-  /// instead of run. `wait`: returns once every worker has finished (shutdown(true) from one
-  /// of this pool's own workers throws invalid_state_error: it would wait for itself).
-  /// May be called more than once, from any thread.
-  void shutdown(bool wait = true, bool cancel_futures = false);
+  /// instead of run. `wait`: returns once the submitted work is done and every worker has
+  /// left; handlers parked on the pool are destroyed uncalled (see the class comment).
+  /// shutdown(true) from one of this pool's own workers throws invalid_state_error: it
+  /// would wait for itself. May be called more than once, from any thread.
+  void shutdown(bool wait = true, bool cancel_futures = false) {
+    core_->shutdown(wait, cancel_futures);
+  }
 
   /// The Asio executor of the pool: post, co_spawn or any async operation may use it.
-  executor_type get_executor() noexcept { return pool_.get_executor(); }
-  std::size_t max_workers() const noexcept { return threads_.size(); }
+  executor_type get_executor() noexcept { return core_->get_executor(); }
+  std::size_t max_workers() const noexcept { return core_->max_workers(); }
 
  private:
-  // gate_: flags in the low bits, in-flight submit() calls above them, so shutdown can
-  // wait for every submit that passed the check to finish posting.
-  static constexpr std::uint64_t shut_down = 1, cancelling = 2, broken = 4, one_submit = 8;
-  static constexpr std::size_t none = detail::pending_work::none;
-
-  struct admission_ticket {
-    explicit admission_ticket(thread_pool_executor& p) : pool(p) { pool.enter(); }
-    ~admission_ticket() { pool.gate_.fetch_sub(one_submit, std::memory_order_release); }
-    thread_pool_executor& pool;
-  };
-
-  /// What a worker does with a task it dequeues: run it, or cancel/fail it. Registered in
-  /// pending_ from submit() until a worker takes it.
-  template <class Task>
-  struct pool_task {
-    pool_task(thread_pool_executor* p, Task t)
-        : pool(p), task(std::move(t)), slot(p->pending_.add(task.shared_state())) {}
-    pool_task(pool_task&& o) noexcept
-        : pool(o.pool), task(std::move(o.task)), slot(std::exchange(o.slot, none)) {}
-    pool_task& operator=(pool_task&&) = delete;
-    ~pool_task() {
-      if (slot != none) pool->pending_.remove(slot, task.shared_state());
-    }
-
-    thread_pool_executor* pool;
-    Task task;
-    std::size_t slot;
-
-    void operator()() noexcept {
-      pool->pending_.remove(std::exchange(slot, none), task.shared_state());
-      // Loaded after leaving pending_: work that shutdown(cancel_futures) or a failed
-      // initializer did not reach there is cancelled or failed here instead.
-      auto const g = pool->gate_.load(std::memory_order_acquire);
-      if (g & broken)
-        task.fail(pool->broken_error());
-      else if (g & cancelling)
-        task.cancel();
-      else
-        task();
-    }
-  };
-
   template <class F, class R>
   auto map_impl(F const& fn, R&& inputs, std::optional<std::chrono::steady_clock::time_point> d);
 
-  void enter();  // throws if shut down or broken
-  std::exception_ptr broken_error() const;
-  void worker(std::size_t index, std::string name);
-  void cancel_pending();
-  void fail_pending() noexcept;
-
-  detail::pending_work pending_;      // outlives pool_, whose queued tasks refer to it
-  boost::asio::thread_pool pool_{0};  // the queue; our own threads attach to it
-  std::atomic<std::uint64_t> gate_{0};
-  thread_pool_options options_;
-  std::vector<std::thread> threads_;
-  std::mutex join_mutex_;
+  std::shared_ptr<detail::pool_core> core_;
 };
 
 /// The results of thread_pool_executor::map, in input order. An input range: iterating

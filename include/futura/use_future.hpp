@@ -105,44 +105,39 @@ class op_handler {
       return {};
   }
 
+  /// Completes the future; then the waiters that run on the executor running this handler
+  /// resume, here (see op_completion_scope); a handler of theirs that throws leaves
+  /// through here, out of run(), as it would with use_awaitable.
   template <class First, class... Rest>
   void operator()(First&& first, Rest&&... rest) {
-    op_completion_scope scope(&running_io_context, out_.get());
+    op_completion_scope scope(*out_.get());
     using first_t = std::decay_t<First>;
     if constexpr (std::is_same_v<first_t, boost::system::error_code>) {
       if (first == boost::asio::error::operation_aborted)
         out_->try_set_cancelled();
-      else if (first)
-        out_->try_set_exception(std::make_exception_ptr(boost::system::system_error(first)));
+      else if (first)  // after cancel(), the operation's own way of saying it stopped
+        out_->try_fail_or_cancel(std::make_exception_ptr(boost::system::system_error(first)));
       else
         set(std::forward<Rest>(rest)...);
     } else if constexpr (std::is_same_v<first_t, std::exception_ptr>) {
       if (!first)
         set(std::forward<Rest>(rest)...);
       else if (is_operation_aborted(first))
-        out_->try_set_cancelled();
+        out_->try_set_cancelled(first);
       else
         out_->try_set_exception(first);
     } else {
       set(std::forward<First>(first), std::forward<Rest>(rest)...);
     }
+    scope.resume_deferred();
   }
   void operator()() {
-    op_completion_scope scope(&running_io_context, out_.get());
+    op_completion_scope scope(*out_.get());
     set();
+    scope.resume_deferred();
   }
 
  private:
-  /// The io_context running this handler now, if the operation runs on one.
-  static boost::asio::io_context* running_io_context(void const* state) noexcept {
-    if constexpr (requires(State const& st) { st.get_executor(); }) {
-      auto* io = io_context_of(static_cast<State const*>(state)->get_executor());
-      return io && io->get_executor().running_in_this_thread() ? io : nullptr;
-    } else {
-      return nullptr;
-    }
-  }
-
   template <class... V>
   void set(V&&... v) {
     if constexpr (std::is_void_v<T>)
@@ -175,17 +170,64 @@ auto const& executor_source(Initiation const& init) noexcept {
     return init;
 }
 
+/// An I/O object among an initiation's arguments (Beast passes its stream as a pointer),
+/// or nullptr.
+inline std::nullptr_t first_io_object() noexcept {
+  return nullptr;
+}
+template <class First, class... Rest>
+auto first_io_object(First const& first, Rest const&... rest) noexcept {
+  if constexpr (std::is_pointer_v<First> && requires { first->get_executor(); })
+    return first;
+  else if constexpr (requires { first.get_executor(); })
+    return &first;
+  else
+    return first_io_object(rest...);
+}
+
+/// The executor an operation runs on: its initiation's, else its I/O object's. Composed
+/// operations that name neither (Beast's, parallel_group, deferred chains) still honour a
+/// cancellation slot, and their I/O object is where it is emitted safely.
+template <class Initiation, class... InitArgs>
+decltype(auto) operation_executor_source(Initiation const& init, InitArgs const&... args) {
+  auto const& source = executor_source(init);
+  if constexpr (has_executor<std::decay_t<decltype(source)>>)
+    return source;
+  else
+    return first_io_object(args...);
+}
+
 /// The state of an operation about to start: running from the start, interruptible when
 /// the operation's executor is known, created with the references of both ends.
-template <class T, class Initiation>
-auto make_op_state(Initiation const& init) {
-  auto const& source = executor_source(init);
-  if constexpr (has_executor<std::decay_t<decltype(source)>>) {
+template <class T, class Initiation, class... InitArgs>
+auto make_op_state(Initiation const& init, InitArgs const&... args) {
+  auto&& source = operation_executor_source(init, args...);
+  using source_t = std::remove_cvref_t<decltype(source)>;
+  if constexpr (has_executor<source_t>) {
     using state_t = op_state<T, std::decay_t<decltype(source.get_executor())>>;
     return state_t::create(source.get_executor(), /*started=*/true);
+  } else if constexpr (std::is_pointer_v<source_t>) {
+    using state_t = op_state<T, std::decay_t<decltype(source->get_executor())>>;
+    return state_t::create(source->get_executor(), /*started=*/true);
   } else {
-    return state<T>::create_started();
+    return op_state<T, boost::asio::any_io_executor>::create_late();
   }
+}
+
+/// The state of use_future(fn): pending until the operation completes (cancelling it
+/// before means fn never runs), loop-bound when the operation runs on an io_context.
+template <class T, class Initiation, class... InitArgs>
+state<T>* make_packaged_state(Initiation const& init, InitArgs const&... args) {
+  auto&& source = operation_executor_source(init, args...);
+  using source_t = std::remove_cvref_t<decltype(source)>;
+  if constexpr (has_executor<source_t>)
+    return loop_state<T, std::decay_t<decltype(source.get_executor())>>::create(
+        source.get_executor());
+  else if constexpr (std::is_pointer_v<source_t>)
+    return loop_state<T, std::decay_t<decltype(source->get_executor())>>::create(
+        source->get_executor());
+  else
+    return state<T>::create();
 }
 
 /// The handler of use_future(fn): runs fn with the completion values into the future.
@@ -221,7 +263,7 @@ class async_result<futura::use_future_t, R(Args...)> {
 
   template <class Initiation, class... InitArgs>
   static return_type initiate(Initiation&& init, futura::use_future_t, InitArgs&&... args) {
-    auto* s = futura::detail::make_op_state<value_type>(init);
+    auto* s = futura::detail::make_op_state<value_type>(init, args...);
     using state_t = std::remove_pointer_t<decltype(s)>;
     auto f = futura::detail::adopt<value_type>(s);  // the future's reference
     std::forward<Initiation>(init)(futura::detail::op_handler<value_type, state_t>(s),
@@ -240,7 +282,8 @@ class async_result<futura::detail::packaged_token<F>, R(Args...)> {
   template <class Initiation, class... InitArgs>
   static return_type initiate(Initiation&& init, futura::detail::packaged_token<F> token,
                               InitArgs&&... args) {
-    futura::detail::producer_ref<value_type> out;
+    futura::detail::producer_ref<value_type> out(
+        futura::detail::make_packaged_state<value_type>(init, args...));
     auto f = out.get_future();
     std::forward<Initiation>(init)(
         futura::detail::packaged_handler<F, value_type>(std::move(token.fn), std::move(out)),

@@ -67,14 +67,14 @@ wait_result<T> wait_until(R&& fs, return_when rw, std::chrono::steady_clock::tim
     if (!valid_return_when(rw))
       throw std::invalid_argument("Invalid return condition: " +
                                   std::to_string(static_cast<int>(rw)));
-    if (deadline > std::chrono::steady_clock::now())
-      for (auto const& f : distinct) {
-        auto* s = state_of(f);
-        // The deadlock guard of result(): this thread would block the loop that has to
-        // complete the future.
-        if (s->is_loop_bound() && !s->done() && s->in_loop_thread())
-          throw invalid_state_error("wait() on the thread running the loop of its futures");
-      }
+    if (deadline > std::chrono::steady_clock::now()) {
+      // The deadlock guard of result(): this thread would block the loop that has to
+      // complete a future.
+      loop_guard loops;
+      for (auto i : pending) loops.add(*state_of(distinct[i]));
+      loops.check("wait() on the thread running the loop of its futures",
+                  [](context_registry*) { return true; });
+    }
     completion_queue q(pending.size());
     // Watch exactly what was pending: one done since is queued at once and still counted
     // (skipping it would lose a failure that first_exception is waiting for).

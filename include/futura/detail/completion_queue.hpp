@@ -64,6 +64,7 @@ class completion_queue {
     w.watched = &s;
     w.tag = tag;
     w.complete = &on_complete;
+    w.urgent = true;  // it only queues itself and rings: before the future's callbacks
     running_.fetch_add(1, std::memory_order_relaxed);
     s.add_node(&w);
   }
@@ -175,6 +176,32 @@ class completion_queue {
   std::atomic<std::uintptr_t> head_{0};  // watch_node* stack, or a tagged doorbell
   std::atomic<std::size_t> running_{0};
   watch_node* local_ = nullptr;  // taken, not yet handed out; consumer only
+};
+
+/// The loops of a set of futures, for the deadlock guard of a blocking wait on them: one
+/// representative future per distinct loop, looked at once per loop.
+class loop_guard {
+ public:
+  /// Notes the loop of `s`, if it is a pending loop-bound future of a loop not seen yet.
+  void add(state_base& s) {
+    if (!s.is_loop_bound() || s.done()) return;
+    auto* r = s.loop_registry();
+    for (auto* seen : reps_)
+      if (seen->loop_registry() == r) return;
+    reps_.push_back(&s);
+  }
+  bool empty() const noexcept { return reps_.empty(); }
+  /// Throws invalid_state_error(what) if this thread runs the loop of a future that
+  /// `still_pending(loop_registry)` says is still pending: waiting here would never end.
+  template <class StillPending>
+  void check(char const* what, StillPending&& still_pending) const {
+    for (auto* rep : reps_)
+      if (rep->in_loop_thread() && still_pending(rep->loop_registry()))
+        throw invalid_state_error(what);
+  }
+
+ private:
+  std::vector<state_base*> reps_;  // referenced by whoever owns the futures
 };
 
 /// The distinct futures of `fs` in first-occurrence order; throws invalid_state_error on

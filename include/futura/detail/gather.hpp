@@ -22,6 +22,7 @@
 #ifndef FUTURA_DETAIL_GATHER_HPP
 #define FUTURA_DETAIL_GATHER_HPP
 
+#include <futura/detail/context_registry.hpp>
 #include <futura/detail/future_range.hpp>
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
@@ -76,16 +77,7 @@ inline constexpr bool gatherable_v =
 
 /// The message a cancelled state was cancelled with, to pass on to the children.
 inline std::string cancel_message(state_base const& s) noexcept {
-  try {
-    if (auto const& e = s.stored_exception()) std::rethrow_exception(e);
-  } catch (std::exception const& x) {
-    try {
-      return x.what();
-    } catch (...) {  // bad_alloc: cancel without the message
-    }
-  } catch (...) {
-  }
-  return {};
+  return cancel_message_of(s.stored_exception());
 }
 
 /// cancel() allocates only to build its message; a bad_alloc cancels nothing.
@@ -125,6 +117,36 @@ settled_value_t<T> read_settled(state_base* s) {
 }
 
 class gather_core;
+
+/// A gather's own state: a state<R> that follows the loop of its first loop-bound child
+/// (asyncio's gather belongs to its children's loop): its callbacks are posted there,
+/// and a blocking wait on that loop's thread is refused, as for the child itself. The
+/// gather holds its children, so the child it follows outlives it.
+template <class R>
+class follows_loop : public state<R> {
+ protected:
+  /// Follows `child`'s loop if it is loop-bound and no child was followed yet; before the
+  /// state is shared.
+  void follow_loop_of(state_base& child) noexcept {
+    if (!loop_child_ && child.is_loop_bound()) {
+      loop_child_ = &child;
+      this->set_loop_bound();
+    }
+  }
+
+ private:
+  void post_node(bound_node* n, state_base& owner) noexcept override {
+    loop_child_->post_node(n, owner);
+  }
+  bool in_loop_thread() const noexcept override {
+    return loop_child_ && loop_child_->in_loop_thread();
+  }
+  context_registry* loop_registry() const noexcept override {
+    return loop_child_ ? loop_child_->loop_registry() : nullptr;
+  }
+
+  state_base* loop_child_ = nullptr;
+};
 
 /// One per child, in the gather's allocation: the node on the child's done list and one
 /// reference to the child.
@@ -240,8 +262,8 @@ class gather_core {
 /// gather(f1, f2, ...): the children in an array member.
 template <bool Settled, class... T>
 class gather_tuple_state final
-    : public state<std::conditional_t<Settled, std::tuple<settled_value_t<T>...>,
-                                      std::tuple<gather_value_t<T>...>>>,
+    : public follows_loop<std::conditional_t<Settled, std::tuple<settled_value_t<T>...>,
+                                             std::tuple<gather_value_t<T>...>>>,
       public gather_core {
  public:
   using result_type = std::conditional_t<Settled, std::tuple<settled_value_t<T>...>,
@@ -251,6 +273,7 @@ class gather_tuple_state final
       : gather_core(*this, children_.data(), sizeof...(T), true) {
     std::size_t i = 0;
     (set_child(i++, *state_of(fs)), ...);
+    (this->follow_loop_of(*state_of(fs)), ...);
   }
 
  private:
@@ -280,7 +303,7 @@ using gather_range_result_t =
 
 /// gather(range): the children trail the state in one allocation.
 template <bool Settled, class T>
-class gather_range_state final : public state<gather_range_result_t<Settled, T>>,
+class gather_range_state final : public follows_loop<gather_range_result_t<Settled, T>>,
                                  public gather_core {
  public:
   /// Room for `n` children, none filled in yet.
@@ -291,7 +314,11 @@ class gather_range_state final : public state<gather_range_result_t<Settled, T>>
     for (std::size_t i = 0; i < n; ++i) ::new (static_cast<void*>(kids + i)) gather_child;
     return ::new (mem) gather_range_state(kids, n);  // noexcept
   }
-  using gather_core::set_child;
+  /// Takes a reference to `child` for slot `i`; before the state is shared.
+  void set_child(std::size_t i, state_base& child) noexcept {
+    gather_core::set_child(i, child);
+    this->follow_loop_of(child);
+  }
 
   // The allocation is bigger than the class: free it the way it was made.
   static void operator delete(void* p) noexcept { ::operator delete(p); }

@@ -5,6 +5,7 @@
 // and the payload. The state word holds the status and two flags:
 //
 //      bits 0-2: status    bit 3: locked    bit 4: has_nodes (the done list is not empty)
+//      bit 5: cancel_requested (cancel() reached a running producer that can be interrupted)
 //
 //                 set_running_or_notify_cancel()
 //      +---------+ ----------------------------> +---------+
@@ -25,7 +26,14 @@
 // lock also guards the done list, so add/remove of a callback or a blocked thread is
 // serialised with completion and no node is ever lost or run twice. Nothing here takes a
 // mutex: blocked threads park on a node of their own, so a future nobody blocks on never
-// touches the kernel.
+// touches the kernel. The done list runs urgent nodes first (blocked threads, wait() and
+// as_completed() watchers), then the rest in registration order: CPython wakes its
+// waiters before it calls the callbacks, so a slow callback never delays a result().
+//
+// A cancel() that reaches a running producer which can be interrupted (an Asio operation,
+// a task) cannot complete the state itself: it records the request (and its message, in
+// error_) under the lock and asks the producer to stop; the producer then completes the
+// state, cancelled, with that message.
 #ifndef FUTURA_DETAIL_SHARED_STATE_HPP
 #define FUTURA_DETAIL_SHARED_STATE_HPP
 
@@ -58,6 +66,7 @@ enum status : std::uint32_t { pending = 0, running = 1, value = 2, error = 3, ca
 inline constexpr std::uint32_t status_mask = 7;
 inline constexpr std::uint32_t locked_bit = 8;
 inline constexpr std::uint32_t has_nodes_bit = 16;
+inline constexpr std::uint32_t cancel_requested_bit = 32;
 
 constexpr bool is_done(std::uint32_t w) noexcept {
   return (w & status_mask) >= value;
@@ -74,7 +83,12 @@ struct node {
   /// discarded unrun (removed, or the state dies pending); then it must only free itself.
   void (*complete)(node*, state_base*) noexcept = nullptr;
   callback_id id = 0;
+  /// Runs before the other nodes: it only wakes someone (a blocked thread, a watcher).
+  bool urgent = false;
 };
+
+class context_registry;
+struct bound_node;
 
 /// Spin briefly, then yield: the lock is only ever held for a few instructions (or one
 /// payload move), but on two cores its holder may be preempted.
@@ -91,6 +105,8 @@ class state_base {
     plain = 0,
     loop_bound = 1,     // done callbacks are posted to a loop; result() there is refused
     interruptible = 2,  // a running producer can be asked to stop (Asio op, coroutine)
+    late_executor = 4,  // ...but only once a waiter offers an executor (offer_executor)
+    suppressible = 8,   // a task: its coroutine may catch a cancellation and return a value
   };
 
   /// A producer that starts its work at once may create the state running, and with the
@@ -126,15 +142,35 @@ class state_base {
   void abandon() noexcept;
   /// Pending or running → cancelled, from the producer's side (an operation that ended
   /// with operation_aborted); false if already done.
-  bool try_set_cancelled() noexcept;
+  bool try_set_cancelled(std::exception_ptr thrown = nullptr) noexcept;
+  /// As try_set_exception, but an error that ends a producer after cancel() asked it to
+  /// stop completes the future cancelled instead (the operation reports its cancellation
+  /// with an error code of its own, e.g. a channel's "Channel cancelled").
+  bool try_fail_or_cancel(std::exception_ptr e);
 
   bool is_loop_bound() const noexcept { return traits_ & loop_bound; }
-  /// Loop-bound states: runs `n->complete(n, this)` on the loop, later (asyncio's
-  /// call_soon). If the loop drops it unrun, the node is discarded.
-  virtual void post(node* n) noexcept;
+  std::uint8_t traits() const noexcept { return traits_; }
+  /// A waiter that runs on an executor offers it (a boost::asio::any_io_executor, type
+  /// erased: this header does not depend on Asio) to a state that needs one to interrupt
+  /// its producer (late_executor); the first offer wins.
+  virtual void offer_executor(void const* any_io_executor) noexcept { (void)any_io_executor; }
+  template <class Executor>
+  void offer_executor_of(Executor const& ex) noexcept;
+  /// Loop-bound states: runs `n` (a node of `owner`, this state or one that follows this
+  /// state's loop) on the loop, later (asyncio's call_soon); if the loop drops it unrun,
+  /// it is dropped. Called only through the loop's registry, which keeps the loop alive.
+  virtual void post_node(bound_node* n, state_base& owner) noexcept;
   /// Loop-bound states: whether the calling thread is running the loop, where a blocking
-  /// wait for this future could never end.
+  /// wait for this future could never end. False once the loop is gone.
   virtual bool in_loop_thread() const noexcept { return false; }
+  /// Loop-bound states: the registry of their loop's context (see context_registry.hpp),
+  /// which outlives it; nullptr if the loop does not say which context it is.
+  virtual context_registry* loop_registry() const noexcept { return nullptr; }
+  /// Throws invalid_state_error if a blocking wait from this thread could never end: the
+  /// future is pending and loop-bound, and this thread runs its loop.
+  void guard_blocking_wait(char const* what) const {
+    if (is_loop_bound() && !done() && in_loop_thread()) throw invalid_state_error(what);
+  }
 
   // Waiting. Blocks the calling thread until done, or until the deadline (false).
   void wait() const;
@@ -156,7 +192,16 @@ class state_base {
   std::exception_ptr exception_or_null() const;
   /// Never throws: nullptr after a value, the error, or a cancelled_error.
   std::exception_ptr outcome_exception() const noexcept;
-  void mark_retrieved() const noexcept { retrieved_.store(true, std::memory_order_relaxed); }
+  void mark_retrieved() const noexcept { flags_.fetch_or(retrieved, std::memory_order_relaxed); }
+  /// A move-only value is handed to one waiter, moved out: true for the one that may take
+  /// it, false for everyone after (its value is gone).
+  bool take_value() const noexcept {
+    return !(flags_.fetch_or(taken, std::memory_order_acq_rel) & taken);
+  }
+  bool value_taken() const noexcept { return flags_.load(std::memory_order_acquire) & taken; }
+  [[noreturn]] static void throw_value_taken();
+  /// True if the caller's handle is the only one (nobody else could ever read the future).
+  bool sole_reference() const noexcept { return refs_.load(std::memory_order_acquire) == 1; }
 
   /// Python's repr: "<Future at 0x... state=finished returned int>".
   void write_repr(std::ostream& os) const;
@@ -168,8 +213,24 @@ class state_base {
   virtual void destroy() noexcept = 0;
   virtual std::type_info const& value_type() const noexcept = 0;
   /// Interruptible states: asks the running producer to stop (it then completes the
-  /// future, usually cancelled). Called outside the lock; may race with completion.
-  virtual void interrupt() noexcept {}
+  /// future, usually cancelled); false if it cannot be reached. Called outside the lock;
+  /// may race with completion. `why` is the cancelled_error to end with (null: none).
+  virtual bool interrupt(std::exception_ptr why) noexcept {
+    (void)why;
+    return false;
+  }
+  /// Records a cancellation request of a running producer: sets cancel_requested and keeps
+  /// `why` as the message to end with. False if the state is no longer running.
+  bool note_cancel_request(std::exception_ptr why) noexcept;
+  bool cancel_requested() const noexcept {
+    return word_.load(std::memory_order_acquire) & cancel_requested_bit;
+  }
+  /// The message of the pending cancellation request, read under the lock; empty if none.
+  std::exception_ptr cancel_request_message() noexcept;
+
+  /// Makes a state that follows another's loop (a gather of loop-bound futures)
+  /// loop-bound; only before it is shared.
+  void set_loop_bound() noexcept { traits_ |= loop_bound; }
 
   /// Takes the lock if the state is still pending or running; returns the locked word in
   /// `w`. False if it is already done (nothing locked).
@@ -211,11 +272,15 @@ class state_base {
   std::atomic<std::uint32_t> word_;
   std::atomic<std::uint32_t> refs_;
   std::atomic<callback_id> next_id_{0};
-  mutable std::atomic<bool> retrieved_{false};
-  std::uint8_t const traits_;
+  enum : std::uint8_t { retrieved = 1, taken = 2 };
+  mutable std::atomic<std::uint8_t> flags_{0};
+  std::uint8_t traits_;   // fixed before the state is shared
   node* head_ = nullptr;  // guarded by the lock bit
   node* tail_ = nullptr;
 };
+
+/// The what() of a cancelled_error (or any std::exception) in `e`; empty for none.
+std::string cancel_message_of(std::exception_ptr const& e) noexcept;
 
 /// How T is stored: void as an empty tag, references as pointers.
 template <class T>
@@ -270,11 +335,25 @@ class state : public state_base {
     if (!try_set_value(std::forward<A>(a)...)) throw_already_done();
   }
 
-  /// The value of a finished state, else rethrows its error or cancellation.
+  /// The value of a finished state, else rethrows its error or cancellation. A move-only
+  /// value that a waiter took is gone: invalid_state_error.
   result_ref_t<T> get() {
     if (status() != value) rethrow_error();
+    if constexpr (!copyable) {
+      if (value_taken()) throw_value_taken();
+    }
     return storage<T>::get(value_);
   }
+  /// Moves a move-only value out, for the first waiter to ask; invalid_state_error for
+  /// everyone after.
+  T take() requires(!std::is_void_v<T> && !std::is_reference_v<T>) {
+    if (status() != value) rethrow_error();
+    if (!take_value()) throw_value_taken();
+    return std::move(value_);
+  }
+  /// Whether waiters receive copies; otherwise the first one takes the value (take_value).
+  static constexpr bool copyable =
+      std::is_void_v<T> || std::is_reference_v<T> || std::is_copy_constructible_v<T>;
 
   static state* create() { return new state; }
   /// Created running, with the references of the future and of the producer.
