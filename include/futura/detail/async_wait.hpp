@@ -281,18 +281,17 @@ class waiter final : public bound_node {
   /// future's loop, else here.
   void resume_elsewhere(state<T>* s) noexcept {
     if constexpr (own_executor) {
-      auto const ex = boost::asio::get_associated_executor(h_);
-      if (auto* scope = op_completion_scope::of(s); scope && !stopped_) {
-        // We are inside the handler that completed s; if it runs on our executor, so may we.
-        bool here = false;
-        if (leave_and([&] {
-              if (!(here = running_in_this_thread(ex))) post_to(ex, s);
-            }) &&
-            here)
-          scope->defer(this);
-        return;
-      }
-      (void)leave_and([&] { post_to(ex, s); });
+      // Copies of the executor (a strand's must not outlive its context) live inside the
+      // registry's lock; once posted, the handler may run, and its context end, at once.
+      auto* const scope = stopped_ ? nullptr : op_completion_scope::of(s);
+      bool here = false;
+      if (leave_and([&] {
+            auto const ex = boost::asio::get_associated_executor(h_);
+            // Inside the handler that completed s: if it runs on our executor, so may we.
+            if (!(here = scope && running_in_this_thread(ex))) post_to(ex, s);
+          }) &&
+          here)
+        scope->defer(this);
     } else if (s->is_loop_bound()) {
       (void)leave_and([&] { s->post_node(this, *s); });
     } else {
