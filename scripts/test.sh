@@ -19,8 +19,9 @@ for cfg in "${configs[@]}"; do
   cmake -S . -B "build/$cfg" -DFUTURA_SANITIZE="$sanitize" -DFUTURA_BUILD_BENCH="$bench" >/dev/null
   cmake --build "build/$cfg" -j "$jobs"
   echo "=== $cfg tests ==="
-  # halt_on_error: a report fails the test; second_deadlock_stack: readable lock reports.
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  # halt_on_error: a report fails the test; second_deadlock_stack: readable lock reports;
+  # tsan.supp: libstdc++'s exception_ptr false positive, and nothing else.
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
   ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     ctest --test-dir "build/$cfg" --output-on-failure -j "$jobs"
 done
