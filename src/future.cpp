@@ -556,7 +556,7 @@ void context_registry::hold(executor_holder* h) noexcept {
 
 void context_registry::unhold(executor_holder* h) noexcept {
   std::lock_guard lk(m_);
-  if (closed_.load(std::memory_order_relaxed)) return;  // released and unlisted already
+  if (holders_released_) return;  // released and unlisted already
   (h->eh_prev ? h->eh_prev->eh_next : holders_) = h->eh_next;
   if (h->eh_next) h->eh_next->eh_prev = h->eh_prev;
 }
@@ -564,9 +564,11 @@ void context_registry::unhold(executor_holder* h) noexcept {
 void context_registry::shutdown() {
   bound_node* taken;
   {
-    std::lock_guard lk(m_);
+    std::unique_lock lk(m_);
     closed_.store(true, std::memory_order_release);
+    cv_.wait(lk, [this] { return in_use_ == 0; });  // posts under way finish first
     taken = std::exchange(head_, nullptr);
+    holders_released_ = true;
     for (auto* h = std::exchange(holders_, nullptr); h;) {
       auto* const next = h->eh_next;
       h->release_executor(h);

@@ -109,7 +109,8 @@ void pool_core::start(std::shared_ptr<pool_core> const& self) {
   }
 }
 
-void pool_core::worker(std::shared_ptr<pool_core> self, std::size_t, std::string name) {
+void pool_core::worker(std::shared_ptr<pool_core> /*self: keeps the pool alive*/, std::size_t,
+                       std::string name) {
   set_thread_name(name);
   t_current_pool = this;
   if (options_.initializer) {

@@ -119,7 +119,10 @@ class wait_some_state final : public state<wait_result<T>>, child_array, public 
   wait_some_state(std::unique_ptr<gather_child[]> kids, std::size_t n, return_when rw) noexcept
       : child_array{std::move(kids)},
         gather_core(*this, child_array::kids.get(), n, false),
-        rw_(rw) {}
+        rw_(rw) {
+    this->watch_abandon();
+  }
+  void on_abandoned() noexcept override { abandon(); }
 
   void on_outcome(state_base& s) noexcept override {
     if (!this->done() && (rw_ == return_when::first_completed ||

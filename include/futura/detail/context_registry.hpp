@@ -7,7 +7,9 @@
 // the context's registry while its future is pending, and the registry is what a node
 // posts through: under its lock, and only while the context lives. When the context shuts
 // down, the registry closes, takes every listed node off its future and destroys it
-// uncalled, as Asio destroys its own pending handlers. The registry itself is reference
+// uncalled, as Asio destroys its own pending handlers. A post runs outside the registry's
+// lock (posting to a strand that has shut down destroys the handler right there, which may
+// come back to the registry), but counted in flight: shutdown waits for it. The registry itself is reference
 // counted and outlives its context, so a loop-bound future can still ask it, safely,
 // whether its loop is gone.
 #ifndef FUTURA_DETAIL_CONTEXT_REGISTRY_HPP
@@ -83,12 +85,12 @@ class context_registry {
   /// has shut down.
   void enter(bound_node* n, state_base& s);
 
-  /// Runs `f()` under the lock if the context is still alive (it cannot shut down
-  /// meanwhile); false, without running it, if it has shut down.
+  /// Runs `f()` if the context is still alive, which it then stays until `f` returns (its
+  /// shutdown waits); false, without running it, if it has shut down.
   template <class F>
   bool while_open(F&& f) {
-    std::lock_guard lk(m_);
-    if (closed_.load(std::memory_order_relaxed)) return false;
+    if (!begin_use()) return false;
+    in_use guard{this};
     f();
     return true;
   }
@@ -108,11 +110,27 @@ class context_registry {
   ~context_registry() = default;
   void unlink(bound_node* n) noexcept;
   void handed_to_shutdown(bound_node* n) noexcept;  // called with m_ held
+  bool begin_use() {
+    std::lock_guard lk(m_);
+    if (closed_.load(std::memory_order_relaxed)) return false;
+    ++in_use_;
+    return true;
+  }
+  void end_use() noexcept {
+    std::lock_guard lk(m_);
+    if (--in_use_ == 0 && closed_.load(std::memory_order_relaxed)) cv_.notify_all();
+  }
+  struct in_use {
+    context_registry* r;
+    ~in_use() { r->end_use(); }
+  };
 
   std::mutex m_;
   std::condition_variable cv_;
   bound_node* head_ = nullptr;
   executor_holder* holders_ = nullptr;
+  std::size_t in_use_ = 0;  // while_open() calls and posts running now
+  bool holders_released_ = false;
   std::atomic<bool> closed_{false};
   std::atomic<unsigned> refs_{1};
 };
@@ -136,6 +154,10 @@ bool bound_node::leave_and(Post&& post) {
       return false;
     }
     reg->unlink(this);
+    ++reg->in_use_;
+  }
+  {
+    context_registry::in_use guard{reg};
     post();
   }
   s->release();

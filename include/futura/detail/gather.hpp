@@ -208,6 +208,16 @@ class gather_core {
   state_base& out() const noexcept { return out_; }
   std::size_t size() const noexcept { return n_; }
 
+  /// The gather's future was dropped by every handle while pending (on_abandoned): stop
+  /// listening to the children, so that they, and the gather, can go; they run on.
+  void abandon() noexcept {
+    if (out_.done()) return;  // completed meanwhile: on_self unhooks
+    abandoned_.store(true, std::memory_order_release);
+    for (std::size_t i = 0; i < n_; ++i)
+      if (children_[i].child->remove_node(&children_[i])) child_finished();
+    if (out_.remove_node(&self_)) drop_life();  // may free *this: the last thing done
+  }
+
  private:
   struct self_node final : node {
     gather_core* owner = nullptr;
@@ -242,8 +252,9 @@ class gather_core {
   void child_finished() noexcept {
     if (left_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     // A node removed by on_self was removed after the gather completed, and that removal
-    // happens-before this point: so "not done" here means every child ran with a value.
-    if (!out_.done()) finish();
+    // happens-before this point: so "not done" here means every child ran with a value
+    // (or the gather was abandoned, and nobody will ever read it).
+    if (!out_.done() && !abandoned_.load(std::memory_order_acquire)) finish();
     drop_life();
   }
   void drop_life() noexcept {
@@ -256,6 +267,7 @@ class gather_core {
   self_node self_;
   std::atomic<std::size_t> left_;
   std::atomic<unsigned> life_{2};
+  std::atomic<bool> abandoned_{false};
   bool owns_children_;
 };
 
@@ -274,9 +286,11 @@ class gather_tuple_state final
     std::size_t i = 0;
     (set_child(i++, *state_of(fs)), ...);
     (this->follow_loop_of(*state_of(fs)), ...);
+    this->watch_abandon();
   }
 
  private:
+  void on_abandoned() noexcept override { abandon(); }
   void on_outcome(state_base& s) noexcept override { fail_on_error(s, Settled); }
   void finish() noexcept override {
     try {
@@ -326,7 +340,10 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
  private:
   static_assert(alignof(gather_child) <= alignof(state_base));
   gather_range_state(gather_child* kids, std::size_t n) noexcept
-      : gather_core(*this, kids, n, true), n_(n) {}
+      : gather_core(*this, kids, n, true), n_(n) {
+    this->watch_abandon();
+  }
+  void on_abandoned() noexcept override { abandon(); }
 
   void on_outcome(state_base& s) noexcept override { fail_on_error(s, Settled); }
   void finish() noexcept override {

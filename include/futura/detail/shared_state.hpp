@@ -107,6 +107,7 @@ class state_base {
     interruptible = 2,  // a running producer can be asked to stop (Asio op, coroutine)
     late_executor = 4,  // ...but only once a waiter offers an executor (offer_executor)
     suppressible = 8,   // a task: its coroutine may catch a cancellation and return a value
+    watches_abandon = 16,  // told (on_abandoned) when one reference is left
   };
 
   /// A producer that starts its work at once may create the state running, and with the
@@ -120,7 +121,11 @@ class state_base {
   // Handles. May call from any thread.
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+    auto const prev = refs_.fetch_sub(1, std::memory_order_acq_rel);
+    if (prev == 1)
+      destroy();
+    else if (prev == 2 && (traits_ & watches_abandon))
+      on_abandoned();
   }
 
   // Observers. May call from any thread; never block.
@@ -212,6 +217,11 @@ class state_base {
   virtual ~state_base();
   virtual void destroy() noexcept = 0;
   virtual std::type_info const& value_type() const noexcept = 0;
+  /// watches_abandon states (a gather, which holds its children while it waits for them):
+  /// one reference is left. If the state is still pending, that is its own machinery's:
+  /// nobody can ever read it, so it lets go of what it holds (a gather of a future nobody
+  /// will complete would otherwise keep both alive for ever).
+  virtual void on_abandoned() noexcept {}
   /// Interruptible states: asks the running producer to stop (it then completes the
   /// future, usually cancelled); false if it cannot be reached. Called outside the lock;
   /// may race with completion. `why` is the cancelled_error to end with (null: none).
@@ -231,6 +241,8 @@ class state_base {
   /// Makes a state that follows another's loop (a gather of loop-bound futures)
   /// loop-bound; only before it is shared.
   void set_loop_bound() noexcept { traits_ |= loop_bound; }
+  /// Asks for on_abandoned(); only before the state is shared.
+  void watch_abandon() noexcept { traits_ |= watches_abandon; }
 
   /// Takes the lock if the state is still pending or running; returns the locked word in
   /// `w`. False if it is already done (nothing locked).
