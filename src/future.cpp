@@ -379,6 +379,14 @@ bool state_base::remove_node(node* n) {
   return true;
 }
 
+bool state_base::only_node_is(node const* n) noexcept {
+  std::uint32_t w;
+  if (!try_lock_pending(w)) return false;
+  bool const only = head_ == n && tail_ == n;
+  unlock(w);
+  return only;
+}
+
 std::size_t state_base::remove_callback(callback_id id) {
   if (id == 0) return 0;  // ids start at 1; 0 marks waiters, which are not callbacks
   std::uint32_t w;

@@ -49,8 +49,8 @@ long scaled(long normal) {
 
 std::uint64_t seed_for(char const* what) {
   if (char const* s = std::getenv("FUTURA_STRESS_SEED")) return std::strtoull(s, nullptr, 10);
-  auto const seed = static_cast<std::uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+  auto const seed =
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   BOOST_TEST_MESSAGE(what << ": seed " << seed << " (FUTURA_STRESS_SEED=" << seed
                           << " replays it)");
   return seed;
@@ -117,7 +117,8 @@ BOOST_AUTO_TEST_CASE(racing_completions_callbacks_waits_and_drops_keep_every_pro
             (void)f.cancel();
             break;
           case 3: {
-            auto& counter = runs[static_cast<std::size_t>(me)][static_cast<std::size_t>(log.callbacks)];
+            auto& counter =
+                runs[static_cast<std::size_t>(me)][static_cast<std::size_t>(log.callbacks)];
             log.ids[static_cast<std::size_t>(log.callbacks++)] =
                 f.add_done_callback([&counter] { counter.fetch_add(1); });
             break;
@@ -169,7 +170,8 @@ BOOST_AUTO_TEST_CASE(racing_completions_callbacks_waits_and_drops_keep_every_pro
         int const ran = runs[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)].load();
         auto const removed = log.removed[static_cast<std::size_t>(k)];
         if (ran != (removed ? 0 : 1) || removed > 1)
-          BOOST_FAIL("round " << round << ": callback ran " << ran << " times, removed " << removed);
+          BOOST_FAIL("round " << round << ": callback ran " << ran << " times, removed "
+                              << removed);
       }
     }
     // Exactly one completion won, and the state says which.
@@ -262,7 +264,7 @@ bool teardown_scenario(long k) {
     for (long i = 0; i < k && !all.done() && ioc.run_one(); ++i) {
     }
     finished = all.done();
-  }  // the io_context dies here, with whatever is still pending on it
+  }          // the io_context dies here, with whatever is still pending on it
   let_go();  // and only now do the pool futures complete (posting nowhere)
   (void)slow.result();
   return finished;
@@ -410,7 +412,8 @@ BOOST_AUTO_TEST_CASE(random_operation_sequences_follow_the_reference_model) {
           case 4: {  // add_done_callback: at once if done, else when it completes
             if (next_slot == 64) break;
             int const slot = next_slot++;
-            auto const id = m.f.add_done_callback([&runs, slot] { ++runs[static_cast<std::size_t>(slot)]; });
+            auto const id =
+                m.f.add_done_callback([&runs, slot] { ++runs[static_cast<std::size_t>(slot)]; });
             if (is_done(m.state))
               ++expected_runs[static_cast<std::size_t>(slot)];
             else

@@ -9,8 +9,8 @@
 // down, the registry closes, takes every listed node off its future and destroys it
 // uncalled, as Asio destroys its own pending handlers. A post runs outside the registry's
 // lock (posting to a strand that has shut down destroys the handler right there, which may
-// come back to the registry), but counted in flight: shutdown waits for it. The registry itself is reference
-// counted and outlives its context, so a loop-bound future can still ask it, safely,
+// come back to the registry), but counted in flight: shutdown waits for it. The registry itself is
+// reference counted and outlives its context, so a loop-bound future can still ask it, safely,
 // whether its loop is gone.
 #ifndef FUTURA_DETAIL_CONTEXT_REGISTRY_HPP
 #define FUTURA_DETAIL_CONTEXT_REGISTRY_HPP

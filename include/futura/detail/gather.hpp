@@ -208,10 +208,11 @@ class gather_core {
   state_base& out() const noexcept { return out_; }
   std::size_t size() const noexcept { return n_; }
 
-  /// The gather's future was dropped by every handle while pending (on_abandoned): stop
+  /// The gather's future was dropped by every handle while pending (on_abandoned): unless
+  /// something still waits on it (a callback, a waiter that holds no handle), stop
   /// listening to the children, so that they, and the gather, can go; they run on.
   void abandon() noexcept {
-    if (out_.done()) return;  // completed meanwhile: on_self unhooks
+    if (!out_.only_node_is(&self_)) return;  // completed meanwhile, or observed
     abandoned_.store(true, std::memory_order_release);
     for (std::size_t i = 0; i < n_; ++i)
       if (children_[i].child->remove_node(&children_[i])) child_finished();

@@ -103,10 +103,10 @@ class state_base {
   /// What a derived state adds; fixed at construction, so reading it needs no ordering.
   enum traits : std::uint8_t {
     plain = 0,
-    loop_bound = 1,     // done callbacks are posted to a loop; result() there is refused
-    interruptible = 2,  // a running producer can be asked to stop (Asio op, coroutine)
-    late_executor = 4,  // ...but only once a waiter offers an executor (offer_executor)
-    suppressible = 8,   // a task: its coroutine may catch a cancellation and return a value
+    loop_bound = 1,        // done callbacks are posted to a loop; result() there is refused
+    interruptible = 2,     // a running producer can be asked to stop (Asio op, coroutine)
+    late_executor = 4,     // ...but only once a waiter offers an executor (offer_executor)
+    suppressible = 8,      // a task: its coroutine may catch a cancellation and return a value
     watches_abandon = 16,  // told (on_abandoned) when one reference is left
   };
 
@@ -187,6 +187,8 @@ class state_base {
   /// case `n` has run or is about to.
   bool remove_node(node* n);
   std::size_t remove_callback(callback_id id);
+  /// True if `n` is the only node on the done list (nothing else waits on the future).
+  bool only_node_is(node const* n) noexcept;
   callback_id next_callback_id() noexcept {
     return next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
   }
