@@ -379,6 +379,11 @@ bool state_base::remove_node(node* n) {
   return true;
 }
 
+void state_base::release_watched() noexcept {
+  if (refs_.load(std::memory_order_acquire) == 2) on_abandoned();
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+}
+
 bool state_base::only_node_is(node const* n) noexcept {
   std::uint32_t w;
   if (!try_lock_pending(w)) return false;

@@ -216,7 +216,7 @@ class gather_core {
     abandoned_.store(true, std::memory_order_release);
     for (std::size_t i = 0; i < n_; ++i)
       if (children_[i].child->remove_node(&children_[i])) child_finished();
-    if (out_.remove_node(&self_)) drop_life();  // may free *this: the last thing done
+    if (out_.remove_node(&self_)) drop_life();  // the caller still holds a reference
   }
 
  private:

@@ -107,7 +107,7 @@ class state_base {
     interruptible = 2,     // a running producer can be asked to stop (Asio op, coroutine)
     late_executor = 4,     // ...but only once a waiter offers an executor (offer_executor)
     suppressible = 8,      // a task: its coroutine may catch a cancellation and return a value
-    watches_abandon = 16,  // told (on_abandoned) when one reference is left
+    watches_abandon = 16,  // told (on_abandoned) when its own reference is about to be the last
   };
 
   /// A producer that starts its work at once may create the state running, and with the
@@ -121,11 +121,8 @@ class state_base {
   // Handles. May call from any thread.
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    auto const prev = refs_.fetch_sub(1, std::memory_order_acq_rel);
-    if (prev == 1)
-      destroy();
-    else if (prev == 2 && (traits_ & watches_abandon))
-      on_abandoned();
+    if (traits_ & watches_abandon) return release_watched();  // read while ours is held
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
   }
 
   // Observers. May call from any thread; never block.
@@ -245,6 +242,10 @@ class state_base {
   void set_loop_bound() noexcept { traits_ |= loop_bound; }
   /// Asks for on_abandoned(); only before the state is shared.
   void watch_abandon() noexcept { traits_ |= watches_abandon; }
+
+  /// release() of a watches_abandon state: tells it first if ours and its own are the only
+  /// references left (ours keeps it alive meanwhile, whatever its machinery does).
+  void release_watched() noexcept;
 
   /// Takes the lock if the state is still pending or running; returns the locked word in
   /// `w`. False if it is already done (nothing locked).
