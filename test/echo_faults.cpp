@@ -1,0 +1,101 @@
+// The echo server of example/echo.hpp under faults: a few hundred loopback clients at
+// once, a fifth of them killed mid-stream with a TCP reset. Every live client gets exactly
+// its bytes back, the server keeps serving, and every session's future ends (the server's
+// own task only returns once each has). FUTURA_STRESS_SCALE=N runs N times the clients.
+#include "../example/echo.hpp"
+
+#define BOOST_TEST_MODULE echo_faults
+#include <boost/test/unit_test.hpp>
+
+#include <futura/futura.hpp>
+
+#include <boost/asio.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+long scaled(long normal) {
+#if defined(FUTURA_TEST_SANITIZED)
+  normal = std::max(20L, normal / 5);
+#endif
+  if (char const* s = std::getenv("FUTURA_STRESS_SCALE")) normal *= std::max(1L, std::atol(s));
+  return normal;
+}
+
+struct client_outcome {
+  bool killed = false;
+  std::size_t sent = 0;
+  bool exact = false;  // a live client got back exactly what it sent
+};
+
+/// One client: sends its payload; a live one then half-closes and reads everything back,
+/// a killed one resets the connection halfway through.
+asio::awaitable<client_outcome> client(tcp::endpoint server, int i, bool killed) {
+  client_outcome out{.killed = killed};
+  tcp::socket s(co_await asio::this_coro::executor);
+  auto connected = s.async_connect(server, futura::use_future);
+  co_await connected;
+  std::string payload(static_cast<std::size_t>(1 + i % 16) * 1000, 'a');
+  for (std::size_t k = 0; k < payload.size(); ++k)
+    payload[k] = static_cast<char>('a' + (k * 7 + static_cast<std::size_t>(i)) % 26);
+  if (killed) {
+    auto half =
+        asio::async_write(s, asio::buffer(payload.data(), payload.size() / 2), futura::use_future);
+    out.sent = co_await half;
+    s.set_option(tcp::socket::linger(true, 0));  // close() now sends a reset
+    s.close();
+    co_return out;
+  }
+  auto all = asio::async_write(s, asio::buffer(payload), futura::use_future);
+  out.sent = co_await all;
+  s.shutdown(tcp::socket::shutdown_send);
+  std::string got;
+  auto back = asio::async_read(s, asio::dynamic_buffer(got), asio::as_tuple(futura::use_future));
+  auto [ec, n] = co_await back;  // until the server closes: eof
+  out.exact = ec == asio::error::eof && got == payload;
+  co_return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_live_client_gets_its_bytes_while_a_fifth_are_reset_mid_stream) {
+  int const clients = static_cast<int>(scaled(300));
+  asio::io_context server_loop;
+  tcp::acceptor acceptor(server_loop, {asio::ip::address_v4::loopback(), 0});
+  auto const endpoint = acceptor.local_endpoint();
+  auto server = futura::create_task(server_loop, echo::serve(acceptor, clients));
+  std::thread a([&] { server_loop.run(); }), b([&] { server_loop.run(); });
+
+  asio::io_context client_loop;
+  std::vector<futura::future<client_outcome>> outcomes;
+  int killed = 0;
+  for (int i = 0; i < clients; ++i) {
+    bool const kill = i % 5 == 2;
+    killed += kill;
+    outcomes.push_back(futura::create_task(client_loop, client(endpoint, i, kill)));
+  }
+  client_loop.run();
+  a.join();
+  b.join();
+
+  int exact = 0;
+  for (auto& f : outcomes) {
+    auto const& o = f.result();
+    if (!o.killed) exact += o.exact;
+  }
+  BOOST_TEST(exact == clients - killed);  // every live client, every byte
+  echo::stats const s = server.result();  // every session's future ended
+  BOOST_TEST(s.served + s.failed == clients);
+  BOOST_TEST(s.failed == killed);  // each reset session ends with its error, and only those
+  BOOST_TEST_MESSAGE("echo under faults: " << clients << " clients, " << killed
+                                           << " reset mid-stream, " << s.bytes << " bytes echoed");
+}
