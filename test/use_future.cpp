@@ -5,6 +5,8 @@
 
 #include "test_support.hpp"
 
+#include <futura/loop.hpp>
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -510,6 +512,41 @@ BOOST_AUTO_TEST_CASE(an_operation_that_names_its_io_object_only_in_its_arguments
   BOOST_TEST(f.cancel());
   BOOST_TEST(runs_out_of_work(ioc));
   BOOST_TEST(f.cancelled());
+}
+
+BOOST_AUTO_TEST_CASE(wait_for_on_a_parallel_group_ends_at_its_deadline) {
+  asio::io_context ioc;
+  asio::steady_timer a(ioc, 1h), b(ioc, 1h);
+  // No executor in its initiation, none among its arguments: the coroutine that awaits it
+  // lends its own, and cancelling emits there.
+  auto group = asio::experimental::make_parallel_group(a.async_wait(asio::deferred),
+                                                       b.async_wait(asio::deferred))
+                   .async_wait(asio::experimental::wait_for_all(), futura::use_future);
+  BOOST_TEST(!group.cancel());  // nobody awaits it yet: nowhere to emit safely
+  auto outcome = futura::create_task(ioc, [group]() -> asio::awaitable<int> {
+    auto [order, ea, eb] = co_await futura::wait_for(group, 10ms);
+    co_return (ea == asio::error::operation_aborted) + (eb == asio::error::operation_aborted);
+  });
+  BOOST_TEST(runs_out_of_work(ioc));  // both hour-long timers stopped
+  BOOST_TEST(outcome.result() == 2);  // a group reports its operations' errors as values
+}
+
+BOOST_AUTO_TEST_CASE(wait_for_on_a_deferred_chain_ends_at_its_deadline) {
+  asio::io_context ioc;
+  asio::steady_timer a(ioc, 1ms), b(ioc, 1h);
+  auto chain = a.async_wait(
+      asio::deferred([&](error_code) { return b.async_wait(asio::deferred); }))(futura::use_future);
+  auto outcome = futura::create_task(ioc, [chain]() -> asio::awaitable<bool> {
+    try {
+      co_await futura::wait_for(chain, 50ms);
+    } catch (futura::timeout_error const&) {
+      co_return true;
+    }
+    co_return false;
+  });
+  BOOST_TEST(runs_out_of_work(ioc));
+  BOOST_TEST(outcome.result());
+  BOOST_TEST(chain.cancelled());
 }
 
 BOOST_AUTO_TEST_CASE(an_operation_cancelled_through_its_future_ends_cancelled_whatever_its_error) {
