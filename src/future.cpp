@@ -578,8 +578,9 @@ void context_registry::shutdown() {
   bound_node* taken;
   {
     std::unique_lock lk(m_);
-    closed_.store(true, std::memory_order_release);
-    cv_.wait(lk, [this] { return in_use_ == 0; });  // posts under way finish first
+    closed_.store(true, std::memory_order_seq_cst);
+    // Posts and while_open() calls under way finish first.
+    cv_.wait(lk, [this] { return in_use_.load(std::memory_order_seq_cst) == 0; });
     taken = std::exchange(head_, nullptr);
     holders_released_ = true;
     for (auto* h = std::exchange(holders_, nullptr); h;) {

@@ -110,15 +110,21 @@ class context_registry {
   ~context_registry() = default;
   void unlink(bound_node* n) noexcept;
   void handed_to_shutdown(bound_node* n) noexcept;  // called with m_ held
-  bool begin_use() {
-    std::lock_guard lk(m_);
-    if (closed_.load(std::memory_order_relaxed)) return false;
-    ++in_use_;
-    return true;
+  // Counted without the lock: shutdown publishes closed_, then waits for in_use_ to drain;
+  // a user counts itself in, then checks closed_ (seq_cst on both sides: one of the two
+  // sees the other).
+  bool begin_use() noexcept {
+    in_use_.fetch_add(1, std::memory_order_seq_cst);
+    if (!closed_.load(std::memory_order_seq_cst)) return true;
+    end_use();
+    return false;
   }
   void end_use() noexcept {
-    std::lock_guard lk(m_);
-    if (--in_use_ == 0 && closed_.load(std::memory_order_relaxed)) cv_.notify_all();
+    if (in_use_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        closed_.load(std::memory_order_seq_cst)) {
+      std::lock_guard lk(m_);  // shutdown is waiting, or has yet to look
+      cv_.notify_all();
+    }
   }
   struct in_use {
     context_registry* r;
@@ -129,7 +135,7 @@ class context_registry {
   std::condition_variable cv_;
   bound_node* head_ = nullptr;
   executor_holder* holders_ = nullptr;
-  std::size_t in_use_ = 0;  // while_open() calls and posts running now
+  std::atomic<std::size_t> in_use_{0};  // while_open() calls and posts running now
   bool holders_released_ = false;
   std::atomic<bool> closed_{false};
   std::atomic<unsigned> refs_{1};
@@ -154,7 +160,7 @@ bool bound_node::leave_and(Post&& post) {
       return false;
     }
     reg->unlink(this);
-    ++reg->in_use_;
+    reg->in_use_.fetch_add(1, std::memory_order_seq_cst);  // closed_ is false: under m_
   }
   {
     context_registry::in_use guard{reg};
