@@ -1,15 +1,21 @@
-// The echo server of example/echo.hpp under faults: a few hundred loopback clients at
-// once, a fifth of them killed mid-stream with a TCP reset. Every live client gets exactly
-// its bytes back, the server keeps serving, and every session's future ends (the server's
-// own task only returns once each has). FUTURA_STRESS_SCALE=N runs N times the clients.
+// Networking under faults, on loopback. The echo server of example/echo.hpp with a few
+// hundred clients at once, a fifth of them killed mid-stream with a TCP reset: every live
+// client gets exactly its bytes back, the server keeps serving, and every session's future
+// ends (the server's own task only returns once each has). And a Beast client of a server
+// that never answers: its timeout ends the read at the deadline. FUTURA_STRESS_SCALE=N
+// runs N times the clients.
 #include "../example/echo.hpp"
 
-#define BOOST_TEST_MODULE echo_faults
+#define BOOST_TEST_MODULE net_faults
 #include <boost/test/unit_test.hpp>
 
 #include <futura/futura.hpp>
 
 #include <boost/asio.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
 
 #include <algorithm>
 #include <cstdlib>
@@ -98,4 +104,36 @@ BOOST_AUTO_TEST_CASE(every_live_client_gets_its_bytes_while_a_fifth_are_reset_mi
   BOOST_TEST(s.failed == killed);  // each reset session ends with its error, and only those
   BOOST_TEST_MESSAGE("echo under faults: " << clients << " clients, " << killed
                                            << " reset mid-stream, " << s.bytes << " bytes echoed");
+}
+
+// Issue 8: Beast's operations name no executor; futura finds the stream among their
+// arguments, so cancelling the future really stops the read, and wait_for ends at its
+// deadline (a silent server hung such a client for minutes).
+BOOST_AUTO_TEST_CASE(a_beast_read_from_a_silent_server_ends_at_the_wait_for_deadline) {
+  namespace http = boost::beast::http;
+  asio::io_context ioc;
+  tcp::acceptor silent(ioc, {asio::ip::address_v4::loopback(), 0});
+  tcp::socket accepted(ioc);
+  silent.async_accept(accepted, [](boost::system::error_code) {});  // then says nothing
+  auto started = std::chrono::steady_clock::now();
+  bool read_cancelled = false;
+  auto client = futura::create_task(ioc, [&]() -> asio::awaitable<bool> {
+    tcp::socket s(co_await asio::this_coro::executor);
+    auto connected = s.async_connect(silent.local_endpoint(), futura::use_future);
+    co_await connected;
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    auto read = http::async_read(s, buf, res, futura::use_future);
+    try {
+      co_await futura::wait_for(read, std::chrono::milliseconds(50));
+    } catch (futura::timeout_error const&) {
+      read_cancelled = read.cancelled();  // stopped and waited for: the buffer is safe
+      co_return true;
+    }
+    co_return false;
+  });
+  ioc.run_for(std::chrono::seconds(20));
+  BOOST_TEST(client.result());
+  BOOST_TEST(read_cancelled);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(10)));
 }
