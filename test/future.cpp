@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE future
 #include <boost/test/unit_test.hpp>
 
+#define FUTURA_TEST_HOOK_NEW  // "one allocation per future": this program counts them
 #include "test_support.hpp"
 
 #include <array>
@@ -29,25 +30,6 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-
-// Counts the allocations of one thread while asked to: "one allocation per future".
-namespace {
-thread_local bool t_counting = false;
-thread_local std::size_t t_allocations = 0;
-}  // namespace
-
-// Out of line, so that GCC does not pair this malloc/free with new/delete at call sites.
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  if (t_counting) ++t_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -1028,16 +1010,16 @@ BOOST_AUTO_TEST_CASE(every_stored_value_is_destroyed_exactly_once) {
 // "One allocation per future (the shared state)": creating, completing and reading a
 // future allocates once.
 BOOST_AUTO_TEST_CASE(a_future_costs_one_allocation_from_creation_to_result) {
-  t_allocations = 0;
-  t_counting = true;
+  test_support::allocations::count = 0;
+  test_support::allocations::counting = true;
   {
     auto f = futura::create_future<int>();
     auto copy = f;
     f.set_result(1);
     (void)copy.result();
   }
-  t_counting = false;
-  BOOST_TEST(t_allocations == 1u);
+  test_support::allocations::counting = false;
+  BOOST_TEST(test_support::allocations::count == 1u);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 
 #include <futura/futura.hpp>
 
+#include "test_support.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -28,14 +30,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-
-long scaled(long normal) {
-#if defined(FUTURA_TEST_SANITIZED)
-  normal = std::max(20L, normal / 5);
-#endif
-  if (char const* s = std::getenv("FUTURA_STRESS_SCALE")) normal *= std::max(1L, std::atol(s));
-  return normal;
-}
 
 struct client_outcome {
   bool killed = false;
@@ -74,7 +68,7 @@ asio::awaitable<client_outcome> client(tcp::endpoint server, int i, bool killed)
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_live_client_gets_its_bytes_while_a_fifth_are_reset_mid_stream) {
-  int const clients = static_cast<int>(scaled(300));
+  int const clients = static_cast<int>(test_support::stress_scaled(300, 5));
   asio::io_context server_loop;
   tcp::acceptor acceptor(server_loop, {asio::ip::address_v4::loopback(), 0});
   auto const endpoint = acceptor.local_endpoint();

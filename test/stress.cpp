@@ -37,15 +37,7 @@ using test_support::counted;
 
 namespace {
 
-/// The counts of this run: `normal` in a plain build, a tenth under a sanitizer, times
-/// FUTURA_STRESS_SCALE.
-long scaled(long normal) {
-#if defined(FUTURA_TEST_SANITIZED)
-  normal = std::max(1L, normal / 10);
-#endif
-  if (char const* s = std::getenv("FUTURA_STRESS_SCALE")) normal *= std::max(1L, std::atol(s));
-  return normal;
-}
+using test_support::stress_scaled;
 
 std::uint64_t seed_for(char const* what) {
   if (char const* s = std::getenv("FUTURA_STRESS_SEED")) return std::strtoull(s, nullptr, 10);
@@ -80,7 +72,7 @@ struct racer_log {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(racing_completions_callbacks_waits_and_drops_keep_every_promise) {
-  long const rounds = scaled(20000);
+  long const rounds = stress_scaled(20000);
   std::atomic<long> ops{0};
   std::array<racer_log, racers> logs;
   // Callback counters: racer, slot.
@@ -273,7 +265,7 @@ bool teardown_scenario(long k) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(tearing_the_loop_down_at_every_step_frees_everything) {
-  long const repeat = scaled(10);
+  long const repeat = stress_scaled(10);
   long steps = 0;
   for (long r = 0; r < repeat; ++r) {
     for (long k = 0;; ++k) {
@@ -347,7 +339,7 @@ mstate expected_gather(model_gather const& mg, std::vector<model_future> const& 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(random_operation_sequences_follow_the_reference_model) {
-  long const sequences = scaled(2000);
+  long const sequences = stress_scaled(2000);
   int constexpr steps = 40;
   auto const base_seed = seed_for("model");
   long checked = 0;

@@ -3,6 +3,9 @@
 #define BOOST_TEST_MODULE task_group
 #include <boost/test/unit_test.hpp>
 
+#define FUTURA_TEST_HOOK_NEW  // a spawn that runs out of memory at any allocation
+#include "test_support.hpp"
+
 #include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
 
@@ -21,22 +24,6 @@
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-// Makes the n-th allocation of this thread, counting from when it is armed, fail.
-namespace {
-thread_local int t_fail_in = -1;  // -1: disarmed
-}  // namespace
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  if (t_fail_in >= 0 && t_fail_in-- == 0) throw std::bad_alloc();
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -259,13 +246,13 @@ BOOST_AUTO_TEST_CASE(a_spawn_that_runs_out_of_memory_at_any_allocation_leaves_th
     bool threw = false, joined = false;
     auto body = futura::create_task(ioc, [&]() -> asio::awaitable<void> {
       futura::task_group tg(co_await asio::this_coro::executor);
-      t_fail_in = k;
+      test_support::allocations::fail_in = k;
       try {
         tg.spawn(child);
       } catch (std::bad_alloc const&) {
         threw = true;
       }
-      t_fail_in = -1;
+      test_support::allocations::fail_in = -1;
       (void)p.try_set_result(1);  // a refused child was cancelled
       co_await tg.join();
       joined = true;

@@ -9,13 +9,16 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <concepts>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -139,6 +142,47 @@ struct counted {
   int value;
 };
 
+/// How many times to do something in a stress test: `normal` in a plain build, divided by
+/// `sanitized_divisor` under a sanitizer (FUTURA_TEST_SANITIZED), then times
+/// FUTURA_STRESS_SCALE for long runs.
+inline long stress_scaled(long normal, long sanitized_divisor = 10) {
+#if defined(FUTURA_TEST_SANITIZED)
+  normal = std::max(1L, normal / sanitized_divisor);
+#else
+  (void)sanitized_divisor;
+#endif
+  if (char const* s = std::getenv("FUTURA_STRESS_SCALE")) normal *= std::max(1L, std::atol(s));
+  return normal;
+}
+
+#if defined(FUTURA_TEST_HOOK_NEW)
+/// This thread's allocations: counted while `counting`; the `fail_in`-th from now (0: the
+/// next) throws std::bad_alloc. For a test program that defines FUTURA_TEST_HOOK_NEW
+/// before it includes this header (the program's operator new is replaced).
+struct allocations {
+  static inline thread_local bool counting = false;
+  static inline thread_local std::size_t count = 0;
+  static inline thread_local long fail_in = -1;  // -1: never
+};
+#endif
+
 }  // namespace test_support
+
+#if defined(FUTURA_TEST_HOOK_NEW)
+// Out of line, so that GCC does not pair this malloc/free with new/delete at call sites.
+[[gnu::noinline]] void* operator new(std::size_t n) {
+  using test_support::allocations;
+  if (allocations::counting) ++allocations::count;
+  if (allocations::fail_in >= 0 && allocations::fail_in-- == 0) throw std::bad_alloc();
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+#endif
 
 #endif
