@@ -536,9 +536,10 @@ context_registry& context_registry::of(boost::asio::execution_context& ctx) {
   return *r;
 }
 
-void context_registry::enter(bound_node* n, state_base& s) {
+context_registry::publishing context_registry::enter(bound_node* n, state_base& s) {
+  if (!begin_use()) throw invalid_state_error("Event loop is closed");
+  publishing published(this);  // shutdown now waits for the node to reach s
   std::lock_guard lk(m_);
-  if (closed_.load(std::memory_order_relaxed)) throw invalid_state_error("Event loop is closed");
   s.add_ref();
   n->registry = this;
   n->listed_state = &s;
@@ -546,6 +547,7 @@ void context_registry::enter(bound_node* n, state_base& s) {
   n->reg_next = head_;
   if (head_) head_->reg_prev = n;
   head_ = n;
+  return published;
 }
 
 void context_registry::unlink(bound_node* n) noexcept {

@@ -5,12 +5,16 @@
 
 #include "test_support.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -220,6 +224,34 @@ BOOST_AUTO_TEST_CASE(result_and_exception_on_a_pending_future_inside_its_loop_th
   BOOST_TEST(result_what == "Result is not set.");
   BOOST_TEST(exception_what == "Exception is not set.");
   BOOST_TEST(!f.done());
+}
+
+// Strands of every spelling Asio hands out run on the io_context: their futures are the
+// loop's (and futura posts to them through the loop, never racing Asio's strand shutdown).
+BOOST_AUTO_TEST_CASE(a_future_on_any_strand_of_a_loop_is_bound_to_that_loop) {
+  asio::io_context ioc;
+  auto const strand = asio::make_strand(ioc);
+  std::vector<asio::any_io_executor> const executors{
+      strand, asio::prefer(strand, asio::execution::outstanding_work.tracked),
+      asio::make_strand(asio::any_io_executor(ioc.get_executor()))};
+  std::vector<std::string> seen;
+  for (auto const& ex : executors) {
+    auto f = futura::create_future<int>(ex);
+    asio::post(ex, [&seen, f] {
+      try {
+        f.result(0s);
+        seen.push_back("returned");
+      } catch (futura::invalid_state_error const& e) {
+        seen.push_back(e.what());
+      } catch (futura::timeout_error const&) {
+        seen.push_back("timed out");  // not treated as the loop's
+      }
+    });
+  }
+  while (seen.size() < executors.size() && ioc.run_one()) {  // the tracked one is work
+  }
+  BOOST_TEST(seen == std::vector<std::string>(3, "Result is not set."),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(result_on_a_done_future_inside_its_loop_returns_the_value) {

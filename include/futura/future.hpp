@@ -3,6 +3,7 @@
 #define FUTURA_FUTURE_HPP
 
 #include <futura/detail/context_registry.hpp>
+#include <futura/detail/io_executor.hpp>
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 
@@ -264,16 +265,6 @@ struct callback_node final : bound_node {
     run_posted = [](bound_node* n, state_base* s) { invoke(static_cast<callback_node*>(n), s); };
   }
 
-  /// Lists the node where it will run; throws invalid_state_error if that context is gone.
-  void enlist(state<T>& s) {
-    if constexpr (has_executor_v<F>) {
-      if (auto* ctx = context_of(boost::asio::get_associated_executor(f)))
-        context_registry::of(*ctx).enter(this, s);
-    } else if (s.is_loop_bound()) {
-      if (auto* r = s.loop_registry()) r->enter(this, s);
-    }
-  }
-
   static void on_complete(node* n, state_base* s) noexcept {
     auto* self = static_cast<callback_node*>(n);
     if (!s) {  // removed before it ran (or its future died pending)
@@ -292,7 +283,7 @@ struct callback_node final : bound_node {
   template <class Executor>
   static void post_to(Executor const& ex, callback_node* self, state_base* s) noexcept {
     try {
-      boost::asio::post(ex, posted_node(self, s));
+      post_safely(ex, posted_node(self, s));
     } catch (...) {  // the executor refused the work; posted_node dropped the callback
       report_callback_error(*s);
     }
@@ -321,7 +312,8 @@ callback_id future<T>::add_done_callback(F&& f) const {
   auto& s = checked();
   if (!s.done() || s.is_loop_bound() || detail::has_executor_v<fn_t>) {
     auto n = std::make_unique<detail::callback_node<T, fn_t>>(std::forward<F>(f));
-    n->enlist(s);
+    // Throws invalid_state_error if the context it would run on is gone.
+    auto const listed = detail::enlist(*n, s, boost::asio::get_associated_executor(n->f));
     auto const id = n->id = s.next_callback_id();
     s.add_node(n.release());  // runs it at once if the future completed meanwhile
     return id;

@@ -197,12 +197,14 @@ class waiter final : public bound_node {
         boost::asio::get_associated_allocator(h, boost::asio::recycling_allocator<void>()));
     waiter* w = std::allocator_traits<alloc_t>::allocate(alloc, 1);
     ::new (static_cast<void*>(w)) waiter(std::move(h), s);
-    try {
-      w->enlist(s);
-    } catch (...) {
-      destroy(w);  // its slot is not connected yet
-      throw;
-    }
+    auto const listed = [&] {  // throws invalid_state_error if its context is gone
+      try {
+        return enlist(*w, s, boost::asio::get_associated_executor(w->h_));
+      } catch (...) {
+        destroy(w);  // its slot is not connected yet
+        throw;
+      }
+    }();
     if constexpr (own_executor) s.offer_executor_of(boost::asio::get_associated_executor(w->h_));
     auto slot = boost::asio::get_associated_cancellation_slot(w->h_);
     if (slot.is_connected()) slot.template emplace<on_emit>(w);
@@ -221,15 +223,6 @@ class waiter final : public bound_node {
       auto* self = static_cast<waiter*>(n);
       resume_now(self, static_cast<state<T>*>(sb), std::move(self->stopped_));
     };
-  }
-
-  void enlist(state<T>& s) {
-    if constexpr (own_executor) {
-      if (auto* ctx = context_of(boost::asio::get_associated_executor(h_)))
-        context_registry::of(*ctx).enter(this, s);
-    } else if (s.is_loop_bound()) {
-      if (auto* r = s.loop_registry()) r->enter(this, s);
-    }
   }
 
   static auto make_work(Handler const& h) {
@@ -307,9 +300,9 @@ class waiter final : public bound_node {
   void post_to(Executor const& ex, state<T>* s) noexcept {
     try {
       if constexpr (track)
-        boost::asio::post(work_, posted_node(this, s));
+        post_safely(work_, posted_node(this, s));
       else
-        boost::asio::post(ex, posted_node(this, s));
+        post_safely(ex, posted_node(this, s));
     } catch (...) {  // the executor refused: posted_node dropped the handler
       report_error(std::current_exception(), "cannot post a handler to its executor");
     }

@@ -20,10 +20,12 @@
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/query.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 namespace futura::detail {
@@ -80,10 +82,27 @@ class context_registry {
   /// True once the context has shut down: nothing may be posted there any more.
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
-  /// Lists `n`, which waits on `s`, with a reference to `s`. Throws invalid_state_error
-  /// ("Event loop is closed", Python's words for call_soon on a closed loop) if the context
-  /// has shut down.
-  void enter(bound_node* n, state_base& s);
+  /// Held while a listed node is being added to its future: shutdown, which takes listed
+  /// nodes off their futures, waits until the node is there.
+  class publishing {
+   public:
+    publishing() = default;
+    publishing(publishing&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+    publishing& operator=(publishing&&) = delete;
+    ~publishing() {
+      if (r_) r_->end_use();
+    }
+
+   private:
+    friend class context_registry;
+    explicit publishing(context_registry* r) noexcept : r_(r) {}
+    context_registry* r_ = nullptr;
+  };
+
+  /// Lists `n`, which waits on `s`, with a reference to `s`; hold the result until `n` is
+  /// on `s`'s list. Throws invalid_state_error ("Event loop is closed", Python's words for
+  /// call_soon on a closed loop) if the context has shut down.
+  [[nodiscard]] publishing enter(bound_node* n, state_base& s);
 
   /// Runs `f()` if the context is still alive, which it then stays until `f` returns (its
   /// shutdown waits); false, without running it, if it has shut down.
@@ -144,22 +163,23 @@ class context_registry {
 template <class Post>
 bool bound_node::leave_and(Post&& post) {
   // `post()` may hand the node to another thread, which may run and free it at once:
-  // nothing of it is touched after that.
-  auto* const reg = std::exchange(registry, nullptr);
+  // nothing of it is touched after that. Its fields change only under the lock: shutdown
+  // reads them once it has taken the list.
+  auto* const reg = registry;  // set by enter() before the node was published
   if (!reg) {
     post();
     return true;
   }
-  auto* const s = std::exchange(listed_state, nullptr);
+  state_base* s;
   {
     std::lock_guard lk(reg->m_);
     if (reg->closed_.load(std::memory_order_relaxed)) {
-      registry = reg;
-      listed_state = s;
       reg->handed_to_shutdown(this);
       return false;
     }
     reg->unlink(this);
+    s = std::exchange(listed_state, nullptr);
+    registry = nullptr;
     reg->in_use_.fetch_add(1, std::memory_order_seq_cst);  // closed_ is false: under m_
   }
   {
@@ -213,6 +233,20 @@ template <class Executor>
 context_registry* registry_of(Executor const& ex) {
   auto* ctx = context_of(ex);
   return ctx ? &context_registry::of(*ctx) : nullptr;
+}
+
+/// Lists `n`, which waits on `s` to run something on `ex`, where it must be listed: in the
+/// registry of ex's context; with no executor of its own (a system_executor), in that of
+/// s's loop, if s is loop-bound. Hold the result until `n` is on `s`'s list.
+template <class Executor>
+[[nodiscard]] context_registry::publishing enlist(bound_node& n, state_base& s,
+                                                  Executor const& ex) {
+  if constexpr (!std::is_same_v<Executor, boost::asio::system_executor>) {
+    if (auto* ctx = context_of(ex)) return context_registry::of(*ctx).enter(&n, s);
+  } else if (s.is_loop_bound()) {
+    if (auto* r = s.loop_registry()) return r->enter(&n, s);
+  }
+  return {};
 }
 
 }  // namespace futura::detail

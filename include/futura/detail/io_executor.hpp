@@ -4,8 +4,10 @@
 #define FUTURA_DETAIL_IO_EXECUTOR_HPP
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -43,6 +45,10 @@ boost::asio::io_context* io_context_of(Executor const& ex) noexcept {
     if (auto* p = ex.template target<tracked_io_ex>()) return &p->context();
     if constexpr (ThroughStrands) {
       if (auto* p = ex.template target<boost::asio::strand<io_ex>>()) return io_context_of(*p);
+      if (auto* p = ex.template target<boost::asio::strand<tracked_io_ex>>())
+        return io_context_of(*p);  // a strand preferred outstanding_work.tracked
+      if (auto* p = ex.template target<boost::asio::strand<boost::asio::any_io_executor>>())
+        return io_context_of(*p);
     }
     return nullptr;
   } else {
@@ -73,6 +79,27 @@ bool needs_live_context(Executor const& ex) noexcept {
   } else {
     return true;
   }
+}
+
+/// Posts `f` to `ex` from any thread while ex's context is alive but may be shutting down
+/// (futura posts through its registry, which closes when its own service shuts down).
+/// Asio shuts a context's services down newest first, so a strand's service may already be
+/// shutting down, and posting into a strand then races with that shutdown inside Asio (the
+/// function can be left in the strand's queue, with the strand, for ever). The io_context's
+/// scheduler is always shut down last: a strand is reached through it, and entered with
+/// dispatch from the loop's own thread (as cheap as the strand's own post, which schedules
+/// the strand there anyway).
+template <class Executor, class F>
+void post_safely(Executor const& ex, F&& f) {
+  if (needs_live_context(ex)) {
+    if (auto* io = io_context_of(ex)) {
+      boost::asio::post(io->get_executor(), [ex, f = std::forward<F>(f)]() mutable {
+        boost::asio::dispatch(ex, std::move(f));
+      });
+      return;
+    }
+  }
+  boost::asio::post(ex, std::forward<F>(f));
 }
 
 /// Whether the calling thread is running `ex` now: inside one of its io_context's run()

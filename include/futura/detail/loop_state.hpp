@@ -46,7 +46,7 @@ class loop_state : public state<T>, protected executor_holder {
   /// Called through the registry (the loop is alive).
   void post_node(bound_node* n, state_base& owner) noexcept override {
     try {
-      boost::asio::post(*ex_, posted_node(n, &owner));
+      post_safely(*ex_, posted_node(n, &owner));
     } catch (...) {  // posted_node dropped n
       report_error(std::current_exception(), "cannot post a done callback to its loop");
     }
@@ -222,7 +222,7 @@ class op_state final : public loop_state<T, Executor> {
   void post_emit(Executor const& ex, int hops) noexcept {
     try {
       this->add_ref();  // for the handle the lambda adopts
-      boost::asio::post(ex, [ref = adopt<T>(this), ex, hops] {
+      post_safely(ex, [ref = adopt<T>(this), ex, hops] {
         auto* self = static_cast<op_state*>(state_of(ref));
         if (self->done()) return;
         if (hops > 1)
