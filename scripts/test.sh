@@ -16,7 +16,9 @@ for cfg in "${configs[@]}"; do
     *) echo "unknown configuration: $cfg" >&2; exit 2 ;;
   esac
   echo "=== $cfg build ==="
-  cmake -S . -B "build/$cfg" -DFUTURA_SANITIZE="$sanitize" -DFUTURA_BUILD_BENCH="$bench" >/dev/null
+  # Every option set here, so that nothing cached from an earlier configure changes the suite.
+  cmake -S . -B "build/$cfg" -DFUTURA_SANITIZE="$sanitize" -DFUTURA_BUILD_BENCH="$bench" \
+    -DFUTURA_BUILD_TESTS=ON -DFUTURA_BUILD_EXAMPLES=ON >/dev/null
   cmake --build "build/$cfg" -j "$jobs"
   echo "=== $cfg tests ==="
   # halt_on_error: a report fails the test; second_deadlock_stack: readable lock reports;
@@ -24,4 +26,15 @@ for cfg in "${configs[@]}"; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
   ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     ctest --test-dir "build/$cfg" --output-on-failure -j "$jobs"
+  # A green run that skipped test programs is not a pass: each test/*.cpp must have run.
+  listed=$(ctest --test-dir "build/$cfg" -N)
+  missing=""
+  for src in test/*.cpp; do
+    name=$(basename "$src" .cpp)
+    grep -qE "Test +#[0-9]+: $name\$" <<<"$listed" || missing="$missing $name"
+  done
+  if [ -n "$missing" ]; then
+    echo "$cfg: test programs that did not run:$missing" >&2
+    exit 1
+  fi
 done
