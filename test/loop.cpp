@@ -537,6 +537,28 @@ BOOST_AUTO_TEST_CASE(other_exceptions_pass_through_the_timeout) {
                         [](auto const& e) { return std::string(e.what()) == "foreign"; });
 }
 
+// Users guess either order: timeout(what, d) reads and does the same as timeout(d, what),
+// and a future with a timeout is wait_for. (wait_for(d, f) is a compile error that says so.)
+BOOST_AUTO_TEST_CASE(timeout_takes_either_order_and_futures_too) {
+  BOOST_TEST(futura::run(futura::timeout(value_of(6), 1h)) == 6);
+  bool started = false;
+  BOOST_CHECK_THROW(futura::run(futura::timeout(sleeps_an_hour(started), 0ms)),
+                    futura::timeout_error);
+  BOOST_TEST(!started);
+  asio::io_context ioc;
+  auto pending = futura::create_future<int>(ioc);
+  auto done = futura::create_future<int>(ioc);
+  done.set_result(7);
+  auto times_out = futura::create_task(ioc, futura::timeout(pending, 1ms));
+  auto first = futura::create_task(ioc, futura::timeout(done, 1h));
+  auto second = futura::create_task(ioc, futura::timeout(1h, done));
+  ioc.run();
+  BOOST_CHECK_THROW(times_out.result(), futura::timeout_error);
+  BOOST_TEST(pending.cancelled());  // as wait_for: cancelled on expiry
+  BOOST_TEST(first.result() == 7);
+  BOOST_TEST(second.result() == 7);
+}
+
 BOOST_AUTO_TEST_CASE(a_zero_timeout_expires_at_once) {
   bool started = false;
   BOOST_CHECK_THROW(futura::run(futura::timeout(0ms, sleeps_an_hour(started))),

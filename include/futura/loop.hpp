@@ -241,6 +241,40 @@ boost::asio::awaitable<T> timeout(std::chrono::duration<Rep, Period> d,
   co_return co_await wait_for(std::move(task), d);
 }
 
+/// The same, in the order of wait_for: what is waited on first, then the duration (either
+/// order reads, and does, the same).
+template <class T, class AwEx, class Rep, class Period>
+boost::asio::awaitable<T> timeout(boost::asio::awaitable<T, AwEx> body,
+                                  std::chrono::duration<Rep, Period> d) {
+  return timeout(d, std::move(body));
+}
+
+/// A future with a timeout is wait_for(f, d), in either order.
+template <class T, class Rep, class Period>
+boost::asio::awaitable<detail::awaited_t<T>> timeout(future<T> f,
+                                                     std::chrono::duration<Rep, Period> d) {
+  return wait_for(std::move(f), d);
+}
+template <class T, class Rep, class Period>
+boost::asio::awaitable<detail::awaited_t<T>> timeout(std::chrono::duration<Rep, Period> d,
+                                                     future<T> f) {
+  return wait_for(std::move(f), d);
+}
+
+namespace detail {
+template <class>
+inline constexpr bool wrong_order = false;
+}  // namespace detail
+
+/// wait_for is asyncio.wait_for(aw, timeout): the future comes first.
+template <class Rep, class Period, class T>
+boost::asio::awaitable<detail::awaited_t<T>> wait_for(std::chrono::duration<Rep, Period>,
+                                                      future<T>) {
+  static_assert(detail::wrong_order<T>,
+                "futura::wait_for takes the future first: wait_for(fut, duration) "
+                "(or use futura::timeout, which takes either order)");
+}
+
 /// asyncio.shield: a future that mirrors `f`, but whose cancellation (or the cancellation
 /// of whoever awaits it) leaves `f` running. Cancelling `f` cancels it. A done `f` is
 /// returned as it is.
