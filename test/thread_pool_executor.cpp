@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -646,7 +647,8 @@ BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_the_work_not_yet_start
 
 // E.29: shutdown(wait=False, cancel_futures=True) cancels at once, while the workers are
 // still busy; the running calls complete normally afterwards.
-BOOST_AUTO_TEST_CASE(shutdown_without_wait_with_cancel_futures_cancels_at_once) {
+static void check_shutdown_without_wait_with_cancel_futures(
+    std::function<void(futura::thread_pool_executor&)> const& shut_down) {
   constexpr int n = 10;
   std::latch started{2};
   std::latch release{1};
@@ -664,7 +666,7 @@ BOOST_AUTO_TEST_CASE(shutdown_without_wait_with_cancel_futures_cancels_at_once) 
         return i;
       }));
     started.wait();
-    pool.shutdown(false, true);
+    shut_down(pool);
     for (int i = 2; i < n; ++i) BOOST_TEST(fs[i].cancelled());
     BOOST_TEST(fs[0].running());
     BOOST_TEST(fs[1].running());
@@ -673,6 +675,18 @@ BOOST_AUTO_TEST_CASE(shutdown_without_wait_with_cancel_futures_cancels_at_once) 
   BOOST_TEST(fs[0].result() == 0);
   BOOST_TEST(fs[1].result() == 1);
   BOOST_TEST(calls == 2);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_without_wait_with_cancel_futures_cancels_at_once) {
+  check_shutdown_without_wait_with_cancel_futures(
+      [](futura::thread_pool_executor& pool) { pool.shutdown(false, true); });
+}
+
+// Python's keywords, by name: the same call, readable at the call site.
+BOOST_AUTO_TEST_CASE(shutdown_takes_its_options_by_name) {
+  check_shutdown_without_wait_with_cancel_futures([](futura::thread_pool_executor& pool) {
+    pool.shutdown({.wait = false, .cancel_futures = true});
+  });
 }
 
 // E.30: submit, cancel, then shutdown(wait=True) must not hang.

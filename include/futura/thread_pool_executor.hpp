@@ -37,6 +37,13 @@ struct thread_pool_options {
   std::function<void()> initializer{};
 };
 
+/// shutdown()'s arguments by name, as Python's keywords:
+/// `pool.shutdown({.wait = false, .cancel_futures = true})`.
+struct shutdown_options {
+  bool wait = true;
+  bool cancel_futures = false;
+};
+
 template <class T>
 class map_range;
 
@@ -227,6 +234,7 @@ class thread_pool_executor {
   void shutdown(bool wait = true, bool cancel_futures = false) {
     core_->shutdown(wait, cancel_futures);
   }
+  void shutdown(shutdown_options options) { shutdown(options.wait, options.cancel_futures); }
 
   /// The Asio executor of the pool: post, co_spawn or any async operation may use it.
   executor_type get_executor() noexcept { return core_->get_executor(); }
