@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <latch>
@@ -261,4 +262,127 @@ BOOST_AUTO_TEST_CASE(a_spawn_that_runs_out_of_memory_at_any_allocation_leaves_th
     BOOST_TEST(joined, "allocation " << k << " failing");
     if (!threw) break;  // spawn made fewer than k allocations: every one was tried
   }
+}
+
+// Issue 10: the group itself can be cancelled; it then takes no new children, and join()
+// throws cancelled_error.
+BOOST_AUTO_TEST_CASE(cancel_on_the_group_cancels_every_child_and_join_throws_cancelled) {
+  asio::io_context ioc;
+  std::vector<std::string> log;
+  futura::future<int> a, b;
+  auto main = futura::create_task(ioc, [&]() -> asio::awaitable<std::string> {
+    auto ex = co_await asio::this_coro::executor;
+    futura::task_group tg(ex);
+    a = tg.spawn(forever(log, "a"));
+    b = tg.spawn(forever(log, "b"));
+    co_await futura::sleep(0ms);  // both children are waiting
+    tg.cancel();
+    std::string refused;
+    try {
+      tg.spawn(forever(log, "late"));
+    } catch (futura::invalid_state_error const& e) {
+      refused = e.what();
+    }
+    try {
+      co_await tg.join();
+    } catch (futura::cancelled_error const&) {
+      co_return refused;
+    }
+    co_return "join() returned";
+  });
+  ioc.run();
+  BOOST_TEST(main.result() == "TaskGroup is shutting down");
+  BOOST_TEST(a.cancelled());
+  BOOST_TEST(b.cancelled());
+  std::sort(log.begin(), log.end());
+  BOOST_TEST(log == (std::vector<std::string>{"a cancelled", "b cancelled"}));
+}
+
+// asyncio: a child that awaits a running pool future is cancelled at once when a sibling
+// fails; join() does not wait for the pool task, which runs on.
+BOOST_AUTO_TEST_CASE(a_child_awaiting_a_running_pool_future_is_cancelled_at_once) {
+  asio::io_context ioc;
+  futura::thread_pool_executor pool{{.max_workers = 1}};
+  std::latch started(1);
+  std::latch release(1);
+  auto slow = pool.submit([&] {
+    started.count_down();
+    release.wait();
+    return 1;
+  });
+  started.wait();  // it runs: it cannot be cancelled any more
+  futura::future<int> waiter;
+  auto main = futura::create_task(ioc, [&]() -> asio::awaitable<std::size_t> {
+    auto ex = co_await asio::this_coro::executor;
+    auto gate = futura::create_future<void>(ex);
+    futura::task_group tg(ex);
+    waiter = tg.spawn([&]() -> asio::awaitable<int> { co_return co_await slow; });
+    tg.spawn(fail_after(gate, "boom"));
+    co_await futura::sleep(0ms);
+    gate.set_result();
+    try {
+      co_await tg.join();
+    } catch (futura::exception_group const& g) {
+      co_return g.exceptions().size();
+    }
+    co_return 0;
+  });
+  ioc.run_for(10s);
+  BOOST_TEST(ioc.stopped());  // out of work, without the pool task finishing
+  BOOST_TEST(main.result() == 1u);
+  BOOST_TEST(waiter.cancelled());
+  BOOST_TEST(slow.running());
+  release.count_down();
+  BOOST_TEST(slow.result() == 1);
+}
+
+// `async with TaskGroup() as tg:` whose body raises: the children are cancelled and
+// waited for, and the body's exception comes first in the group.
+BOOST_AUTO_TEST_CASE(a_body_that_throws_cancels_the_children_and_is_listed_first) {
+  asio::io_context ioc;
+  std::vector<std::string> log;
+  futura::future<int> child;
+  auto main = futura::create_task(ioc, [&]() -> asio::awaitable<std::string> {
+    auto body = [&](futura::task_group& tg) -> asio::awaitable<void> {
+      child = tg.spawn(forever(log, "child"));
+      co_await futura::sleep(0ms);
+      throw std::runtime_error("body");
+    };
+    try {
+      co_await futura::with_task_group(body);
+    } catch (futura::exception_group const& g) {
+      if (g.exceptions().size() != 1) co_return "wrong count";
+      try {
+        std::rethrow_exception(g.exceptions()[0]);
+      } catch (std::runtime_error const& e) {
+        co_return e.what();
+      }
+    }
+    co_return "no exception";
+  });
+  ioc.run();
+  BOOST_TEST(main.result() == "body");
+  BOOST_TEST(child.cancelled());
+  BOOST_TEST(log == (std::vector<std::string>{"child cancelled"}));
+}
+
+BOOST_AUTO_TEST_CASE(with_task_group_returns_once_every_child_is_done) {
+  asio::io_context ioc;
+  futura::future<int> a, b;
+  auto main = futura::create_task(ioc, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto gate = futura::create_future<void>(ex);
+    auto body = [&](futura::task_group& tg) -> asio::awaitable<void> {
+      a = tg.spawn(value_after(gate, 1));
+      b = tg.spawn(value_after(gate, 2));
+      gate.set_result();
+      co_return;
+    };
+    co_await futura::with_task_group(body);
+    BOOST_TEST(a.done());
+    BOOST_TEST(b.done());
+  });
+  ioc.run();
+  main.result();
+  BOOST_TEST(a.result() + b.result() == 3);
 }

@@ -70,6 +70,21 @@ class task_group_core {
     return !std::exchange(closed_, true);
   }
 
+  /// The group itself was cancelled: no new children, every child not yet done is
+  /// cancelled, and join() throws cancelled_error (unless children failed).
+  void cancel_group() {
+    {
+      std::lock_guard lk(m_);
+      failing_ = true;
+      cancelled_ = true;
+    }
+    cancel_all();
+  }
+  bool group_cancelled() const {
+    std::lock_guard lk(m_);
+    return cancelled_;
+  }
+
   /// Cancels every child not yet done.
   void cancel_all() {
     std::vector<state_base*> all;
@@ -128,6 +143,7 @@ class task_group_core {
   std::size_t pending_ = 0;
   bool closed_ = false;
   bool failing_ = false;
+  bool cancelled_ = false;  // cancel() on the group
 };
 }  // namespace detail
 
@@ -187,9 +203,21 @@ class task_group {
     }
   }
 
+  /// Cancels every child not yet done and takes no new ones; join() then throws
+  /// cancelled_error (exception_group if children failed). Thread-safe.
+  void cancel() { core_->cancel_group(); }
+
   /// Waits for every child. Throws exception_group if any failed; cancelled_error if the
-  /// caller was cancelled. May be awaited once.
-  boost::asio::awaitable<void> join() {
+  /// caller or the group was cancelled. May be awaited once.
+  boost::asio::awaitable<void> join() { co_await join_with({}); }
+
+ private:
+  template <class F>
+  friend boost::asio::awaitable<void> with_task_group(F body);
+
+  /// join(), with the body's own exception (with_task_group) listed first among the
+  /// failures, as asyncio's __aexit__ lists it.
+  boost::asio::awaitable<void> join_with(std::exception_ptr body_error) {
     if (!core_->close()) throw invalid_state_error("TaskGroup has already been joined");
     bool cancelled = false;
     try {
@@ -203,12 +231,15 @@ class task_group {
       co_await boost::asio::this_coro::reset_cancellation_state();
       co_await core_->idle();
     }
-    if (auto errors = core_->errors(); !errors.empty())
+    auto errors = core_->errors();
+    if (body_error && !detail::is_operation_aborted(body_error))
+      errors.insert(errors.begin(), body_error);
+    if (!errors.empty())
       throw exception_group("unhandled errors in a TaskGroup", std::move(errors));
-    if (cancelled) throw cancelled_error();
+    if (body_error) std::rethrow_exception(body_error);  // the body's own cancellation
+    if (cancelled || core_->group_cancelled()) throw cancelled_error();
   }
 
- private:
   /// A child refused (group joined or failing) is cancelled; tasks and posted calls start
   /// on a later turn of the loop, so it never runs.
   template <class T>
@@ -223,6 +254,38 @@ class task_group {
 
   std::shared_ptr<detail::task_group_core> core_;
 };
+
+/// `async with asyncio.TaskGroup() as tg: ...` as one expression: runs `co_await
+/// body(tg)` (body returns an awaitable<void>), then joins. If the body throws, the
+/// children are cancelled and waited for first; the body's exception is then listed first
+/// in the exception_group, before the children's failures (a body that was cancelled
+/// rethrows its cancellation, unless children failed), as asyncio does.
+///
+/// \code
+/// auto body = [&](futura::task_group& tg) -> boost::asio::awaitable<void> {
+///   tg.spawn(fetch("a"));
+///   tg.spawn(fetch("b"));
+///   co_return;
+/// };
+/// co_await futura::with_task_group(body);   // the lambda named first (g++ 12)
+/// \endcode
+template <class F>
+boost::asio::awaitable<void> with_task_group(F body) {
+  task_group tg(co_await boost::asio::this_coro::executor);
+  std::exception_ptr body_error;
+  try {
+    auto run = body(tg);  // named first: g++ 12 and temporaries inside co_await
+    co_await std::move(run);
+  } catch (...) {
+    body_error = std::current_exception();
+  }
+  if (body_error) {
+    tg.core_->cancel_all();
+    // The body's cancellation must not also abort the wait for the children.
+    co_await boost::asio::this_coro::reset_cancellation_state();
+  }
+  co_await tg.join_with(body_error);
+}
 
 }  // namespace futura
 
