@@ -1,4 +1,4 @@
-// Twin of advanced_futures_example.py (../shared/seeds/000_f7124869ff88f5eb.txt): an
+// Twin of the Python program advanced_futures_example.py: an
 // AsyncTaskManager that schedules tasks whose loop futures carry a TaskResult or the
 // task's exception, with done callbacks, gather(return_exceptions=True) and Python's
 // logging format on stderr.

@@ -1,5 +1,5 @@
-// Twin of the "Basic Example: Creating and Awaiting a Future" program
-// (../shared/seeds/000_f7124869ff88f5eb.txt): a task sets a loop future after a delay.
+// Twin of the "Basic Example: Creating and Awaiting a Future" Python program:
+// a task sets a loop future after a delay.
 #include <futura/loop.hpp>
 
 #include <boost/asio/awaitable.hpp>

@@ -1,5 +1,5 @@
-// Twin of the "Advanced Example: Using Futures with Callbacks" program
-// (../shared/seeds/000_f7124869ff88f5eb.txt): done callbacks on loop futures, which run on
+// Twin of the "Advanced Example: Using Futures with Callbacks" Python program:
+// done callbacks on loop futures, which run on
 // the loop's next turn, after the line that set the result.
 #include <futura/gather.hpp>
 #include <futura/loop.hpp>

@@ -1,5 +1,5 @@
-// Twin of the "Handling Exceptions in Futures" program
-// (../shared/seeds/000_f7124869ff88f5eb.txt): one loop future gets a result, the other an
+// Twin of the "Handling Exceptions in Futures" Python program:
+// one loop future gets a result, the other an
 // exception; gather_settled is Python's gather(..., return_exceptions=True).
 #include <futura/gather.hpp>
 #include <futura/loop.hpp>

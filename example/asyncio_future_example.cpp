@@ -1,4 +1,4 @@
-// Twin of asyncio_future_example.py (../shared/seeds/000_f7124869ff88f5eb.txt): two
+// Twin of the Python program asyncio_future_example.py: two
 // loop-bound futures completed by tasks after a delay, awaited in turn.
 #include <futura/loop.hpp>
 

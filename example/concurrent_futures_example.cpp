@@ -1,4 +1,4 @@
-// C++ twin of concurrent_futures_example.py in ../shared/seeds/000_f7124869ff88f5eb.txt:
+// C++ twin of the Python program concurrent_futures_example.py:
 // ThreadPoolExecutor(max_workers=2), two submits, a done callback on each, then result().
 #include <futura/futura.hpp>
 

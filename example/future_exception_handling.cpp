@@ -1,4 +1,4 @@
-// C++ twin of future_exception_handling.py in ../shared/seeds/000_f7124869ff88f5eb.txt:
+// C++ twin of the Python program future_exception_handling.py:
 // a task that throws for a negative input; its done callback reports the exception.
 // Python's ValueError is std::invalid_argument here.
 #include <futura/futura.hpp>

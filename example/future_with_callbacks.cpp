@@ -1,4 +1,4 @@
-// C++ twin of future_with_callbacks.py in ../shared/seeds/000_f7124869ff88f5eb.txt:
+// C++ twin of the Python program future_with_callbacks.py:
 // five tasks on two workers, each with a done callback that reports its result.
 #include <futura/futura.hpp>
 

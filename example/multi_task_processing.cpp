@@ -1,4 +1,4 @@
-// C++ twin of the multi-task processing program in ../shared/seeds/004_2e0dc84bb2356594.txt:
+// C++ twin of the Python multi-task processing program:
 // ThreadPoolExecutor(max_workers=3), submit + add_done_callback on four tasks, a main loop
 // polling done() every 0.1 s, then as_completed over what is left (nothing).
 //
