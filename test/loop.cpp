@@ -757,7 +757,7 @@ BOOST_AUTO_TEST_CASE(cancel_from_a_third_thread_of_a_task_on_a_two_thread_loop_i
     // A task that keeps switching between threads, so that it runs while cancel() lands.
     auto task = futura::create_task(ioc, []() -> asio::awaitable<int> {
       auto ex = co_await asio::this_coro::executor;
-      for (int k = 0;; ++k) {
+      for (;;) {
         asio::steady_timer t(ex, 10us);
         co_await t.async_wait(futura::use_future);
         co_await asio::post(ex, asio::use_awaitable);

@@ -352,7 +352,8 @@ void async_wait_policy<T, Handler>::resume(Handler&& h, state<T>* s, std::except
   if constexpr (std::is_void_v<T>) {
     std::move(h)(std::move(e));
   } else if constexpr (std::is_reference_v<T>) {
-    std::move(h)(std::move(e), e ? nullptr : std::addressof(s->get()));
+    auto* const p = e ? nullptr : std::addressof(s->get());  // before e is moved from
+    std::move(h)(std::move(e), p);
   } else if (!e) {
     std::move(h)(std::exception_ptr(), value_for_waiter(*s));
   } else {

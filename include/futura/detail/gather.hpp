@@ -272,18 +272,27 @@ class gather_core {
   bool owns_children_;
 };
 
-/// gather(f1, f2, ...): the children in an array member.
+/// The children of a gather_tuple_state: a base listed before gather_core, so the array
+/// exists when gather_core is given its address and outlives ~gather_core, which releases
+/// the children through it.
+template <std::size_t N>
+struct child_storage {
+  std::array<gather_child, N> children{};
+};
+
+/// gather(f1, f2, ...): the children in an array of its own.
 template <bool Settled, class... T>
 class gather_tuple_state final
     : public follows_loop<std::conditional_t<Settled, std::tuple<settled_value_t<T>...>,
                                              std::tuple<gather_value_t<T>...>>>,
+      private child_storage<sizeof...(T)>,
       public gather_core {
  public:
   using result_type = std::conditional_t<Settled, std::tuple<settled_value_t<T>...>,
                                          std::tuple<gather_value_t<T>...>>;
 
   explicit gather_tuple_state(future<T> const&... fs) noexcept
-      : gather_core(*this, children_.data(), sizeof...(T), true) {
+      : gather_core(*this, this->children.data(), sizeof...(T), true) {
     std::size_t i = 0;
     (set_child(i++, *state_of(fs)), ...);
     (this->follow_loop_of(*state_of(fs)), ...);
@@ -307,8 +316,6 @@ class gather_tuple_state final
     else
       return result_type{read_value<T>(child(I))...};
   }
-
-  std::array<gather_child, sizeof...(T)> children_{};
 };
 
 template <bool Settled, class T>
