@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what futura needs to build and test, if any of it is missing (Debian 12).
+# Usage: scripts/deps.sh [extra packages...]   (test.sh asks for clang-16 this way)
 set -euo pipefail
 packages=(g++ cmake make python3 libboost1.81-dev libboost-thread1.81-dev
-          libboost-test1.81-dev libboost1.81-tools-dev libbenchmark-dev netcat-openbsd)
+          libboost-test1.81-dev libboost1.81-tools-dev libbenchmark-dev netcat-openbsd "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

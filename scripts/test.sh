@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# The whole suite, three ways: a normal build, ThreadSanitizer, AddressSanitizer+UBSan.
-# Each build also compiles the examples and runs them against the Python seed programs.
-# Usage: scripts/test.sh [normal|tsan|asan ...]   (default: all three)
+# The whole suite, four ways: a normal build, ThreadSanitizer, AddressSanitizer+UBSan (all
+# with g++), and a normal build with clang 16, so that code only one compiler accepts, or
+# only one miscompiles, shows up. Each build also compiles the examples and runs them
+# against the Python seed programs.
+# Usage: scripts/test.sh [normal|tsan|asan|clang ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-jobs=$(nproc)
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(normal tsan asan)
+[ ${#configs[@]} -gt 0 ] || configs=(normal tsan asan clang)
+extra=()
+for cfg in "${configs[@]}"; do [ "$cfg" != clang ] || extra=(clang-16); done
+scripts/deps.sh "${extra[@]}"
+jobs=$(nproc)
 for cfg in "${configs[@]}"; do
+  # clang 16: Debian's clang 14 cannot compile libstdc++ 12's <ranges>.
+  compiler=g++
   case "$cfg" in
     normal) sanitize="" ; bench=ON ;;
     tsan)   sanitize="thread" ; bench=OFF ;;
     asan)   sanitize="address,undefined" ; bench=OFF ;;
+    clang)  sanitize="" ; bench=OFF ; compiler=clang++-16 ;;
     *) echo "unknown configuration: $cfg" >&2; exit 2 ;;
   esac
   echo "=== $cfg build ==="
   # Every option set here, so that nothing cached from an earlier configure changes the suite.
-  cmake -S . -B "build/$cfg" -DFUTURA_SANITIZE="$sanitize" -DFUTURA_BUILD_BENCH="$bench" \
-    -DFUTURA_BUILD_TESTS=ON -DFUTURA_BUILD_EXAMPLES=ON >/dev/null
+  cmake -S . -B "build/$cfg" -DCMAKE_CXX_COMPILER="$compiler" -DFUTURA_SANITIZE="$sanitize" \
+    -DFUTURA_BUILD_BENCH="$bench" -DFUTURA_BUILD_TESTS=ON -DFUTURA_BUILD_EXAMPLES=ON >/dev/null
   cmake --build "build/$cfg" -j "$jobs"
   echo "=== $cfg tests ==="
   # halt_on_error: a report fails the test; second_deadlock_stack: readable lock reports;
