@@ -537,9 +537,9 @@ context_registry& context_registry::of(boost::asio::execution_context& ctx) {
 }
 
 context_registry::publishing context_registry::enter(bound_node* n, state_base& s) {
-  if (!begin_use()) throw invalid_state_error("Event loop is closed");
-  publishing published(this);  // shutdown now waits for the node to reach s
   std::lock_guard lk(m_);
+  if (closed_.load(std::memory_order_relaxed)) throw invalid_state_error("Event loop is closed");
+  publishing published(count_in_locked());  // shutdown now waits for the node to reach s
   s.add_ref();
   n->registry = this;
   n->listed_state = &s;

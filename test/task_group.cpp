@@ -316,10 +316,12 @@ BOOST_AUTO_TEST_CASE(a_child_awaiting_a_running_pool_future_is_cancelled_at_once
     auto ex = co_await asio::this_coro::executor;
     auto gate = futura::create_future<void>(ex);
     futura::task_group tg(ex);
-    waiter = tg.spawn([&]() -> asio::awaitable<int> { co_return co_await slow; });
+    // The sibling fails only once the waiter is suspended on the running pool future.
+    waiter = tg.spawn([&]() -> asio::awaitable<int> {
+      gate.set_result();
+      co_return co_await slow;
+    });
     tg.spawn(fail_after(gate, "boom"));
-    co_await futura::sleep(0ms);
-    gate.set_result();
     try {
       co_await tg.join();
     } catch (futura::exception_group const& g) {

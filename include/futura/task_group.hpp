@@ -280,7 +280,7 @@ boost::asio::awaitable<void> with_task_group(F body) {
     body_error = std::current_exception();
   }
   if (body_error) {
-    tg.core_->cancel_all();
+    tg.cancel();  // and no new children: asyncio's group is shutting down
     // The body's cancellation must not also abort the wait for the children.
     co_await boost::asio::this_coro::reset_cancellation_state();
   }

@@ -138,6 +138,12 @@ class context_registry {
     end_use();
     return false;
   }
+  /// begin_use() for a caller that holds m_ and saw closed_ false: shutdown, which sets
+  /// closed_ under m_ before it waits, is bound to see the count.
+  context_registry* count_in_locked() noexcept {
+    in_use_.fetch_add(1, std::memory_order_seq_cst);
+    return this;
+  }
   void end_use() noexcept {
     if (in_use_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
         closed_.load(std::memory_order_seq_cst)) {
@@ -180,7 +186,7 @@ bool bound_node::leave_and(Post&& post) {
     reg->unlink(this);
     s = std::exchange(listed_state, nullptr);
     registry = nullptr;
-    reg->in_use_.fetch_add(1, std::memory_order_seq_cst);  // closed_ is false: under m_
+    reg->count_in_locked();
   }
   {
     context_registry::in_use guard{reg};
