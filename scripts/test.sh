@@ -13,19 +13,26 @@ for cfg in "${configs[@]}"; do [ "$cfg" != clang ] || extra=(clang-16); done
 scripts/deps.sh "${extra[@]}"
 jobs=$(nproc)
 for cfg in "${configs[@]}"; do
-  # clang 16: Debian's clang 14 cannot compile libstdc++ 12's <ranges>.
-  compiler=g++
+  # clang 16: Debian's clang 14 cannot compile libstdc++ 12's <ranges>. The compiler is
+  # named only for a new build directory: changing it later makes CMake delete the cache
+  # and silently drop the other -D options (a sanitizer build would lose its sanitizer).
+  compiler=()
   case "$cfg" in
     normal) sanitize="" ; bench=ON ;;
     tsan)   sanitize="thread" ; bench=OFF ;;
     asan)   sanitize="address,undefined" ; bench=OFF ;;
-    clang)  sanitize="" ; bench=OFF ; compiler=clang++-16 ;;
+    clang)  sanitize="" ; bench=OFF ; compiler=(-DCMAKE_CXX_COMPILER=clang++-16) ;;
     *) echo "unknown configuration: $cfg" >&2; exit 2 ;;
   esac
+  [ ! -f "build/$cfg/CMakeCache.txt" ] || compiler=()
   echo "=== $cfg build ==="
   # Every option set here, so that nothing cached from an earlier configure changes the suite.
-  cmake -S . -B "build/$cfg" -DCMAKE_CXX_COMPILER="$compiler" -DFUTURA_SANITIZE="$sanitize" \
+  cmake -S . -B "build/$cfg" "${compiler[@]}" -DFUTURA_SANITIZE="$sanitize" \
     -DFUTURA_BUILD_BENCH="$bench" -DFUTURA_BUILD_TESTS=ON -DFUTURA_BUILD_EXAMPLES=ON >/dev/null
+  if ! grep -qx "FUTURA_SANITIZE:STRING=$sanitize" "build/$cfg/CMakeCache.txt"; then
+    echo "$cfg: build/$cfg is not configured with FUTURA_SANITIZE=$sanitize" >&2
+    exit 1
+  fi
   cmake --build "build/$cfg" -j "$jobs"
   echo "=== $cfg tests ==="
   # halt_on_error: a report fails the test; second_deadlock_stack: readable lock reports;
