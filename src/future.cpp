@@ -68,6 +68,11 @@ void report_callback_error(state_base& s) noexcept {
   }
 }
 
+void throw_wrong_type(state_base const& s, std::type_info const& wanted) {
+  throw invalid_state_error("future<>::as<" + boost::core::demangle(wanted.name()) +
+                            ">() on a future of " + boost::core::demangle(s.value_type().name()));
+}
+
 bool is_operation_aborted(std::exception_ptr const& e) noexcept {
   try {
     std::rethrow_exception(e);

@@ -416,3 +416,46 @@ BOOST_AUTO_TEST_CASE(blocking_iteration_on_the_thread_of_the_futures_loop_throws
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 10: futures of different result types in one as_completed, as in Python.
+BOOST_AUTO_TEST_CASE(as_completed_yields_erased_futures_of_different_types) {
+  futura::thread_pool_executor pool{{.max_workers = 2}};
+  std::latch go(1);
+  auto number = pool.submit([&] {
+    go.wait();
+    return 6 * 7;
+  });
+  auto word = futura::create_future<std::string>();
+  word.set_result("ready");
+  std::vector<std::string> seen;
+  bool first = true;
+  for (futura::future<> const& f : futura::as_completed(number, word)) {
+    if (first) go.count_down(), first = false;  // `word` was done at the call: it comes first
+    if (f == word) seen.push_back(word.result());
+    if (f == number) seen.push_back(std::to_string(f.as<int>().result()));
+  }
+  BOOST_TEST((seen == std::vector<std::string>{"ready", "42"}));
+}
+
+BOOST_AUTO_TEST_CASE(async_next_yields_erased_futures_on_the_loop) {
+  boost::asio::io_context ioc;
+  futura::promise<double> ratio;
+  auto flag = futura::create_future<bool>();
+  std::vector<futura::future<>> all{ratio.get_future(), flag};
+  std::vector<std::string> order;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<void> {
+        auto r = futura::as_completed(all);
+        boost::asio::post(ioc, [&] { flag.set_result(true); });
+        while (auto f = co_await r.async_next(boost::asio::use_awaitable)) {
+          order.push_back(f->holds<bool>() ? "bool" : "double");
+          if (f->holds<bool>()) boost::asio::post(ioc, [&] { ratio.set_result(0.5); });
+        }
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.run();
+  BOOST_TEST((order == std::vector<std::string>{"bool", "double"}));
+}

@@ -1193,3 +1193,84 @@ BOOST_AUTO_TEST_CASE(a_blocked_result_returns_while_an_earlier_callback_still_ru
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 10: the type-erased future<>, for futures of different types in one wait.
+BOOST_AUTO_TEST_SUITE(type_erased_future)
+
+BOOST_AUTO_TEST_CASE(a_future_of_any_type_is_one_pointer_and_shares_the_typed_state) {
+  static_assert(sizeof(futura::future<>) == sizeof(void*));
+  static_assert(std::is_same_v<futura::any_future, futura::future<>>);
+  static_assert(std::is_convertible_v<futura::future<std::string>, futura::future<>>);
+  static_assert(!std::is_convertible_v<futura::future<>, futura::future<int>>);
+  futura::promise<std::string> p;
+  auto typed = p.get_future();
+  futura::future<> erased = typed;
+  BOOST_TEST(erased.valid());
+  BOOST_TEST((erased == typed));
+  BOOST_TEST((typed == erased));
+  BOOST_TEST(erased.hash() == typed.hash());
+  BOOST_TEST((erased.state() == futura::future_state::pending));
+  p.set_result("done");
+  BOOST_TEST(erased.done());
+  BOOST_TEST((erased.state() == futura::future_state::finished));
+  erased.result();  // no value, no throw
+  BOOST_TEST(!erased.exception());
+  BOOST_TEST(erased.as<std::string>().result() == "done");
+  BOOST_TEST((erased.as<std::string>() == typed));
+  futura::future<> moved = std::move(typed);
+  BOOST_TEST(!typed.valid());
+  BOOST_TEST((moved == erased));
+}
+
+BOOST_AUTO_TEST_CASE(the_erased_future_rethrows_failures_and_cancels_the_original) {
+  auto failing = futura::create_future<int>();
+  futura::future<> ef = failing;
+  failing.set_exception(std::runtime_error("boom"));
+  BOOST_CHECK_EXCEPTION(ef.result(), std::runtime_error,
+                        [](auto const& e) { return std::string(e.what()) == "boom"; });
+  BOOST_TEST(static_cast<bool>(ef.exception()));
+
+  auto pending = futura::create_future<double>();
+  futura::future<> ep = pending;
+  BOOST_CHECK_THROW(ep.result(0ms), futura::timeout_error);
+  BOOST_TEST(!ep.wait_for(0ms));
+  BOOST_TEST(ep.cancel("stop"));
+  BOOST_TEST(pending.cancelled());
+  BOOST_CHECK_EXCEPTION(ep.result(), futura::cancelled_error,
+                        [](auto const& e) { return std::string(e.what()) == "stop"; });
+}
+
+BOOST_AUTO_TEST_CASE(as_the_wrong_type_names_both_types_and_holds_says_which) {
+  auto f = futura::create_future<int>();
+  futura::future<> e = f;
+  BOOST_TEST(e.holds<int>());
+  BOOST_TEST(!e.holds<long>());
+  BOOST_CHECK_EXCEPTION(e.as<long>(), futura::invalid_state_error, [](auto const& x) {
+    return std::string(x.what()) == "future<>::as<long>() on a future of int";
+  });
+  futura::future<> empty;
+  BOOST_TEST(!empty.valid());
+  BOOST_CHECK_THROW(empty.done(), futura::invalid_state_error);
+  BOOST_CHECK_THROW(empty.as<int>(), futura::invalid_state_error);
+  f.cancel();
+}
+
+BOOST_AUTO_TEST_CASE(a_done_callback_on_the_erased_future_gets_the_erased_future) {
+  futura::promise<std::vector<int>> p;
+  futura::future<> e = p.get_future();
+  std::vector<std::string> seen;
+  e.add_done_callback([&](futura::future<> const& d) {
+    seen.push_back(d.done() && d.holds<std::vector<int>>() ? "erased" : "wrong");
+  });
+  auto id = e.add_done_callback([&] { seen.push_back("removed"); });
+  BOOST_TEST(e.remove_done_callback(id) == 1u);
+  e.add_done_callback([&] { seen.push_back("plain"); });
+  BOOST_TEST(seen.empty());
+  p.set_result(std::vector<int>{1, 2});
+  BOOST_TEST((seen == std::vector<std::string>{"erased", "plain"}));
+  std::ostringstream os;
+  os << e;
+  BOOST_TEST(os.str().find("state=finished returned std::vector<int") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -617,4 +617,53 @@ BOOST_AUTO_TEST_CASE(a_move_only_value_goes_to_one_waiter_and_everyone_after_is_
   BOOST_CHECK_THROW((void)f.result(), futura::invalid_state_error);  // never a moved-from value
 }
 
+// Issue 10: the type-erased future<> waits like the future it came from.
+BOOST_AUTO_TEST_CASE(co_await_on_an_erased_future_waits_and_rethrows_without_a_value) {
+  asio::io_context ioc;
+  futura::promise<std::string> ok;
+  futura::promise<int> bad;
+  std::vector<std::string> seen;
+  asio::co_spawn(
+      ioc,
+      [](futura::future<> a, futura::future<> b,
+         std::vector<std::string>& seen) -> asio::awaitable<void> {
+        co_await a;
+        seen.push_back(a.as<std::string>().result());
+        try {
+          co_await b;
+        } catch (std::out_of_range const& e) {
+          seen.push_back(e.what());
+        }
+      }(ok.get_future(), bad.get_future(), seen),
+      asio::detached);
+  ioc.poll();
+  BOOST_TEST(seen.empty());
+  ok.set_result("first");
+  bad.set_exception(std::out_of_range("second"));
+  ioc.run();
+  BOOST_TEST((seen == std::vector<std::string>{"first", "second"}));
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_wait_on_an_erased_future_cancels_the_original) {
+  asio::io_context ioc;
+  futura::promise<int> p;
+  auto typed = p.get_future();
+  futura::future<> erased = typed;
+  asio::cancellation_signal signal;
+  std::exception_ptr outcome;
+  bool called = false;
+  erased.async_wait(asio::bind_cancellation_slot(
+      signal.slot(), asio::bind_executor(ioc, [&](std::exception_ptr e) {
+        called = true;
+        outcome = e;
+      })));
+  ioc.poll();
+  BOOST_TEST(!called);
+  signal.emit(asio::cancellation_type::terminal);
+  ioc.run();
+  BOOST_TEST(called);
+  BOOST_TEST(typed.cancelled());
+  BOOST_CHECK_THROW(std::rethrow_exception(outcome), futura::cancelled_error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -416,3 +416,65 @@ BOOST_AUTO_TEST_CASE(async_wait_some_with_a_timeout_outlived_by_its_futures_is_s
   BOOST_TEST(token.use_count() == 1);
   p.set_result(1);
 }
+
+// Issue 10: futures of different result types in one wait, as Python's wait takes them.
+BOOST_AUTO_TEST_CASE(wait_takes_futures_of_different_types_through_the_erased_future) {
+  futura::promise<std::string> name;
+  auto count = finished(3);
+  auto name_f = name.get_future();
+  futura::promise<void> tick;
+  std::vector<futura::future<>> all{count, name_f, tick.get_future(), count};
+  auto [done, not_done] = futura::wait(all, return_when::first_completed);
+  BOOST_TEST(done.size() == 1u);  // the repeated one counts once
+  BOOST_TEST((done[0] == count));
+  BOOST_TEST(not_done.size() == 2u);
+  BOOST_TEST((not_done[0] == name_f));
+
+  std::thread producer([&] {
+    name.set_result("x");
+    tick.set_exception(std::make_exception_ptr(std::runtime_error("late")));
+  });
+  auto r = futura::wait(all, return_when::first_exception, 60s);
+  producer.join();
+  BOOST_TEST(r.not_done.empty());
+  BOOST_TEST(r.done.size() == 3u);
+  BOOST_TEST(static_cast<bool>(r.done[2].exception()));
+}
+
+BOOST_AUTO_TEST_CASE(wait_lists_futures_of_any_types_as_arguments) {
+  auto count = finished(1);
+  auto text = futura::create_future<std::string>();
+  auto r =
+      futura::wait(std::vector<futura::future<>>{count, text}, return_when::first_completed, 0ms);
+  BOOST_TEST(r.done.size() == 1u);
+  BOOST_TEST((r.done[0] == count));
+  BOOST_TEST((r.not_done[0] == text));
+  text.set_result("y");
+  auto all = futura::wait(count, text);
+  BOOST_TEST(all.done.size() == 2u);
+  BOOST_TEST(all.done[1].as<std::string>().result() == "y");
+}
+
+BOOST_AUTO_TEST_CASE(async_wait_some_takes_erased_futures_and_completes_on_the_loop) {
+  boost::asio::io_context ioc;
+  futura::promise<std::string> later;
+  auto early = finished(7);
+  std::vector<futura::future<>> all{later.get_future(), early};
+  std::size_t done_count = 0, not_done_count = 0;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<void> {
+        auto split =
+            futura::async_wait_some(all, return_when::all_completed, boost::asio::use_awaitable);
+        boost::asio::post(ioc, [&] { later.set_result("z"); });
+        auto r = co_await std::move(split);
+        done_count = r.done.size();
+        not_done_count = r.not_done.size();
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.run();
+  BOOST_TEST(done_count == 2u);
+  BOOST_TEST(not_done_count == 0u);
+}

@@ -269,6 +269,18 @@ auto as_completed(R&& fs, std::chrono::duration<Rep, Period> timeout) {
                                deadline);
 }
 
+/// as_completed() on futures listed one by one, of any result types: yields them as
+/// type-erased `future<>`.
+///
+/// \code
+/// for (futura::future<> const& f : futura::as_completed(count, name))
+///   if (f == count) std::cout << count.result() << '\n';
+/// \endcode
+template <class... T>
+requires(sizeof...(T) > 0) auto as_completed(future<T> const&... fs) {
+  return futura::as_completed(std::vector<future<>>{fs...});
+}
+
 }  // namespace futura
 
 #endif

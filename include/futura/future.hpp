@@ -19,20 +19,42 @@
 #include <ostream>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 namespace futura {
 
+/// The result type of a type-erased `future<>`: a future of any result type, for waiting on
+/// futures of different types together (Python's futures are all one type).
+struct any_result {};
+
 template <class T>
 class promise;
-template <class T>
+template <class T = any_result>
 class future;
 
 namespace detail {
+/// The shared state a future<T> points to: state<T>, or for the type-erased future<> the
+/// part every state has.
+template <class T>
+struct state_for {
+  using type = state<T>;
+};
+template <>
+struct state_for<any_result> {
+  using type = state_base;
+};
+template <class T>
+using state_t = typename state_for<T>::type;
+
 template <class T>
 future<T> adopt(state<T>* s) noexcept;
+inline future<any_result> adopt(state_base* s) noexcept;
 template <class T>
 state<T>* state_of(future<T> const& f) noexcept;
+inline state_base* state_of(future<any_result> const& f) noexcept;
+/// future<>::as<T>() on a future of another type.
+[[noreturn]] void throw_wrong_type(state_base const& s, std::type_info const& wanted);
 
 template <class Clock, class Duration>
 std::chrono::steady_clock::time_point to_steady(std::chrono::time_point<Clock, Duration> t) {
@@ -53,6 +75,99 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
     return std::chrono::steady_clock::time_point::max();
   return now + std::chrono::ceil<std::chrono::steady_clock::duration>(d);
 }
+
+/// What every future handle is, typed or not: one counted pointer to a shared state `S`,
+/// and everything a consumer can do without reading the value.
+template <class S>
+class future_handle {
+ public:
+  future_handle() noexcept = default;
+  future_handle(future_handle const& o) noexcept : s_(o.s_) {
+    if (s_) s_->add_ref();
+  }
+  future_handle(future_handle&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  future_handle& operator=(future_handle o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~future_handle() {
+    if (s_) s_->release();
+  }
+
+  /// False for an empty handle (default-constructed or moved from).
+  bool valid() const noexcept { return s_ != nullptr; }
+
+  /// Python's `_state`: pending, running, cancelled or finished.
+  future_state state() const { return checked().public_state(); }
+  /// Finished, failed or cancelled (Python's done()).
+  bool done() const { return checked().done(); }
+  /// Cancelled, by cancel() or by its producer (Python's cancelled()).
+  bool cancelled() const { return checked().status() == detail::cancelled; }
+  /// Its producer has started and not finished (Python's running()).
+  bool running() const { return checked().status() == detail::running; }
+
+  /// Blocks until done; the stored exception, or nullptr after a value. Throws
+  /// cancelled_error if cancelled, and invalid_state_error as result() does.
+  std::exception_ptr exception() const {
+    guard_loop("Exception is not set.");
+    s_->wait();
+    return s_->exception_or_null();
+  }
+  /// As exception(), but throws timeout_error if not done within `timeout`.
+  template <class Rep, class Period>
+  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    guard_loop("Exception is not set.");
+    wait_until(detail::deadline_after(timeout));
+    return s_->exception_or_null();
+  }
+
+  /// Blocks until done, without reading the outcome. On the thread running the loop of a
+  /// pending loop-bound future, throws invalid_state_error, as result() does.
+  void wait() const {
+    guard_loop("wait() on the thread running the future's loop would never return");
+    s_->wait();
+  }
+  /// As wait(), giving up after `timeout`: false if the future is not done by then.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    guard_loop("wait_for() on the thread running the future's loop would never return");
+    return s_->wait_until(detail::deadline_after(timeout));
+  }
+
+  /// Pending: cancels (true). Cancelled already: true. Finished: false. Running: true only
+  /// if the producer can be interrupted. `msg` becomes the cancelled_error's what().
+  bool cancel(std::string_view msg = {}) const { return checked().cancel(msg); }
+
+  /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
+  std::size_t remove_done_callback(callback_id id) const { return checked().remove_callback(id); }
+
+  /// Identity: two handles are equal if they are the same future, whatever their type.
+  std::size_t hash() const noexcept { return std::hash<void const*>{}(address()); }
+  friend std::ostream& operator<<(std::ostream& os, future_handle const& f) {
+    if (!f.s_) return os << "<Future empty>";
+    f.s_->write_repr(os);
+    return os;
+  }
+
+ protected:
+  explicit future_handle(S* s) noexcept : s_(s) {}
+  state_base const* address() const noexcept { return s_; }
+  S& checked() const {
+    if (!s_) throw invalid_state_error("future has no state");
+    return *s_;
+  }
+  void guard_loop(char const* what) const { checked().guard_blocking_wait(what); }
+  void wait_until(std::chrono::steady_clock::time_point deadline) const {
+    if (!checked().wait_until(deadline)) throw timeout_error();
+  }
+
+  S* s_ = nullptr;
+
+ private:
+  template <class>
+  friend class futura::future;
+};
+
 }  // namespace detail
 
 /// A copyable handle to one shared state: every copy is the same future. Thread-safe: any
@@ -65,10 +180,11 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
 /// p.set_result(42);
 /// \endcode
 template <class T>
-class future {
+class future : public detail::future_handle<detail::state<T>> {
   static_assert(!std::is_array_v<T> &&
                     (std::is_void_v<T> || std::is_reference_v<T> || std::is_destructible_v<T>),
                 "future<T> needs a destructible T, a reference or void");
+  using base = detail::future_handle<detail::state<T>>;
 
  public:
   using value_type = T;
@@ -77,80 +193,35 @@ class future {
 
   /// An empty handle; only valid(), assignment and destruction are allowed on it.
   future() noexcept = default;
-  future(future const& o) noexcept : s_(o.s_) {
-    if (s_) s_->add_ref();
-  }
-  future(future&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  future& operator=(future o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~future() {
-    if (s_) s_->release();
-  }
-
-  bool valid() const noexcept { return s_ != nullptr; }
-
-  future_state state() const { return checked().public_state(); }
-  bool done() const { return checked().done(); }
-  bool cancelled() const { return checked().status() == detail::cancelled; }
-  bool running() const { return checked().status() == detail::running; }
 
   /// Blocks until done; returns the value, rethrows the stored exception, or throws
   /// cancelled_error. On the thread running the loop a pending loop-bound future must
   /// complete on, throws invalid_state_error("Result is not set.") instead of deadlocking.
   result_reference result() const {
-    guard_loop("Result is not set.");
-    return detail::wait_get(*s_);
+    this->guard_loop("Result is not set.");
+    return detail::wait_get(*this->s_);
   }
   /// As result(), but throws timeout_error if not done within `timeout` (<= 0: not at all).
   template <class Rep, class Period>
   result_reference result(std::chrono::duration<Rep, Period> timeout) const {
-    guard_loop("Result is not set.");
-    wait_until(detail::deadline_after(timeout));
-    return s_->get();
+    this->guard_loop("Result is not set.");
+    this->wait_until(detail::deadline_after(timeout));
+    return this->s_->get();
   }
-
-  /// Blocks until done; the stored exception, or nullptr after a value. Throws
-  /// cancelled_error if cancelled (and invalid_state_error as result() does).
-  std::exception_ptr exception() const {
-    guard_loop("Exception is not set.");
-    s_->wait();
-    return s_->exception_or_null();
-  }
-  template <class Rep, class Period>
-  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
-    guard_loop("Exception is not set.");
-    wait_until(detail::deadline_after(timeout));
-    return s_->exception_or_null();
-  }
-
-  /// Blocks until done, without reading the outcome. Returns false on timeout. On the
-  /// thread running the loop of a pending loop-bound future, throws invalid_state_error,
-  /// as result() does.
-  void wait() const {
-    guard_loop("wait() on the thread running the future's loop would never return");
-    s_->wait();
-  }
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    guard_loop("wait_for() on the thread running the future's loop would never return");
-    return s_->wait_until(detail::deadline_after(timeout));
-  }
-
-  /// Pending: cancels (true). Cancelled already: true. Finished: false. Running: true only
-  /// if the producer can be interrupted. `msg` becomes the cancelled_error's what().
-  bool cancel(std::string_view msg = {}) const { return checked().cancel(msg); }
 
   /// Pending → running (true); cancelled → false; otherwise invalid_state_error.
-  bool set_running_or_notify_cancel() const { return checked().set_running_or_notify_cancel(); }
+  bool set_running_or_notify_cancel() const {
+    return this->checked().set_running_or_notify_cancel();
+  }
 
   /// Completes the future. Throws invalid_state_error if it is already done.
   template <class... A>
   void set_result(A&&... a) const {
-    checked().set_value(std::forward<A>(a)...);
+    this->checked().set_value(std::forward<A>(a)...);
   }
-  void set_exception(std::exception_ptr e) const { checked().set_exception(std::move(e)); }
+  /// Fails the future with `e`. Throws invalid_state_error if it is already done.
+  void set_exception(std::exception_ptr e) const { this->checked().set_exception(std::move(e)); }
+  /// Fails the future with the exception object `e`.
   // clang-format off
   template <class E>
     requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
@@ -187,33 +258,109 @@ class future {
     return async_wait(std::forward<Token>(token));
   }
   // clang-format on
-  /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
-  std::size_t remove_done_callback(callback_id id) const { return checked().remove_callback(id); }
 
+  /// Same future (same shared state).
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
-  friend std::ostream& operator<<(std::ostream& os, future const& f) {
-    if (!f.s_) return os << "<Future empty>";
-    f.s_->write_repr(os);
-    return os;
-  }
-  std::size_t hash() const noexcept { return std::hash<void const*>{}(s_); }
 
  private:
   friend future detail::adopt<T>(detail::state<T>*) noexcept;
   friend detail::state<T>* detail::state_of<T>(future const&) noexcept;
-  explicit future(detail::state<T>* s) noexcept : s_(s) {}
-
-  detail::state<T>& checked() const {
-    if (!s_) throw invalid_state_error("future has no state");
-    return *s_;
-  }
-  void guard_loop(char const* what) const { checked().guard_blocking_wait(what); }
-  void wait_until(std::chrono::steady_clock::time_point deadline) const {
-    if (!checked().wait_until(deadline)) throw timeout_error();
-  }
-
-  detail::state<T>* s_ = nullptr;
+  explicit future(detail::state<T>* s) noexcept : base(s) {}
 };
+
+/// A future of any result type (`futura::future<>`, also spelled `any_future`): one
+/// pointer, converted from any `future<T>` without allocating, sharing its state. It waits,
+/// cancels and reports like the future it came from, so that futures of different types
+/// can go into one `wait`, `as_completed` or `async_wait_some`, as in Python. Its result()
+/// and `co_await` give no value (they rethrow a failure); as<T>() gives the typed future
+/// back, checked.
+///
+/// \code
+/// std::vector<futura::future<>> fs{pool.submit(count), pool.submit(name)};
+/// for (futura::future<> const& f : futura::as_completed(fs))
+///   if (f == count_future) std::cout << count_future.result();
+/// \endcode
+template <>
+class future<any_result> : public detail::future_handle<detail::state_base> {
+  using base = detail::future_handle<detail::state_base>;
+
+ public:
+  using value_type = any_result;
+  /// result() reads no value: it only waits and rethrows.
+  using result_reference = void;
+
+  /// An empty handle; only valid(), assignment and destruction are allowed on it.
+  future() noexcept = default;
+  /// The same future as `f`, its type forgotten.
+  template <class T>
+  future(future<T> const& f) noexcept : base(f.s_) {
+    if (s_) s_->add_ref();
+  }
+  /// The same future as `f`, which is left empty.
+  template <class T>
+  future(future<T>&& f) noexcept : base(std::exchange(f.s_, nullptr)) {}
+
+  /// Blocks until done; rethrows the stored exception, or throws cancelled_error (and
+  /// invalid_state_error on the loop thread, as future<T>::result() does).
+  void result() const {
+    guard_loop("Result is not set.");
+    s_->wait();
+    if (s_->status() != detail::value) s_->rethrow_error();
+  }
+  /// As result(), but throws timeout_error if not done within `timeout`.
+  template <class Rep, class Period>
+  void result(std::chrono::duration<Rep, Period> timeout) const {
+    guard_loop("Result is not set.");
+    wait_until(detail::deadline_after(timeout));
+    if (s_->status() != detail::value) s_->rethrow_error();
+  }
+
+  /// Whether the future's result type is `T`.
+  template <class T>
+  bool holds() const {
+    return checked().value_type() == typeid(T);
+  }
+  /// The typed future back; invalid_state_error (naming both types) if it is not a
+  /// future<T>.
+  template <class T>
+  future<T> as() const {
+    if (!holds<T>()) detail::throw_wrong_type(*s_, typeid(T));
+    s_->add_ref();
+    return detail::adopt(static_cast<detail::state<T>*>(s_));
+  }
+
+  /// As future<T>::add_done_callback: `f(future<> const&)` or `f()`, run where that says.
+  template <class F>
+  callback_id add_done_callback(F&& f) const;
+
+  /// Waits for the future as an Asio asynchronous operation with the signature
+  /// `void(std::exception_ptr)`; otherwise as future<T>::async_wait.
+  template <class Token>
+  auto async_wait(Token&& token) const;
+  /// `fut(token)` is `fut.async_wait(token)`; `co_await fut` waits and rethrows a failure.
+  // clang-format off
+  template <class Token>
+    requires(!std::is_pointer_v<std::decay_t<Token>>)  // not Asio's awaitable_frame hook
+  auto operator()(Token&& token) const {
+    return async_wait(std::forward<Token>(token));
+  }
+  // clang-format on
+
+  /// Same future (same shared state), whatever the other handle's type.
+  friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
+  template <class T>
+  friend bool operator==(future const& a, future<T> const& b) noexcept {
+    return a.s_ == detail::state_of(b);
+  }
+
+ private:
+  friend future detail::adopt(detail::state_base*) noexcept;
+  friend detail::state_base* detail::state_of(future const&) noexcept;
+  explicit future(detail::state_base* s) noexcept : base(s) {}
+};
+
+/// The type-erased future, `future<>`.
+using any_future = future<>;
 
 /// A new pending future that no producer owns: complete it with set_result/set_exception
 /// (Python's `Future()`). For one bound to an event loop, see create_future(executor).
@@ -232,10 +379,16 @@ template <class T>
 state<T>* state_of(future<T> const& f) noexcept {
   return f.s_;
 }
+inline future<any_result> adopt(state_base* s) noexcept {
+  return future<any_result>(s);
+}
+inline state_base* state_of(future<any_result> const& f) noexcept {
+  return f.s_;
+}
 
 /// Invokes a done callback with the future, or with nothing if it takes nothing.
 template <class T, class F>
-void invoke_callback(F& f, state<T>& s) {
+void invoke_callback(F& f, state_t<T>& s) {
   if constexpr (std::is_invocable_v<F&, future<T> const&>) {
     s.add_ref();
     future<T> const handle = adopt(&s);
@@ -291,7 +444,7 @@ struct callback_node final : bound_node {
 
   static void invoke(callback_node* self, state_base* s) noexcept {
     try {
-      invoke_callback<T>(self->f, static_cast<state<T>&>(*s));
+      invoke_callback<T>(self->f, static_cast<state_t<T>&>(*s));
     } catch (...) {
       report_callback_error(*s);
     }
@@ -301,30 +454,40 @@ struct callback_node final : bound_node {
   F f;
 };
 
-}  // namespace detail
-
-template <class T>
-template <class F>
-callback_id future<T>::add_done_callback(F&& f) const {
+/// add_done_callback of a future<T> (or future<>) on its state `s`.
+template <class T, class F>
+callback_id add_done_callback(state_t<T>& s, F&& f) {
   using fn_t = std::decay_t<F>;
-  static_assert(std::is_invocable_v<fn_t&, future const&> || std::is_invocable_v<fn_t&>,
+  static_assert(std::is_invocable_v<fn_t&, future<T> const&> || std::is_invocable_v<fn_t&>,
                 "a done callback takes the future (by const&) or nothing");
-  auto& s = checked();
-  if (!s.done() || s.is_loop_bound() || detail::has_executor_v<fn_t>) {
-    auto n = std::make_unique<detail::callback_node<T, fn_t>>(std::forward<F>(f));
+  if (!s.done() || s.is_loop_bound() || has_executor_v<fn_t>) {
+    auto n = std::make_unique<callback_node<T, fn_t>>(std::forward<F>(f));
     // Throws invalid_state_error if the context it would run on is gone.
-    auto const listed = detail::enlist(*n, s, boost::asio::get_associated_executor(n->f));
+    auto const listed = enlist(*n, s, boost::asio::get_associated_executor(n->f));
     auto const id = n->id = s.next_callback_id();
     s.add_node(n.release());  // runs it at once if the future completed meanwhile
     return id;
   }
   fn_t fn(std::forward<F>(f));
   try {
-    detail::invoke_callback<T>(fn, s);
+    invoke_callback<T>(fn, s);
   } catch (...) {
-    detail::report_callback_error(s);
+    report_callback_error(s);
   }
   return s.next_callback_id();
+}
+
+}  // namespace detail
+
+template <class T>
+template <class F>
+callback_id future<T>::add_done_callback(F&& f) const {
+  return detail::add_done_callback<T>(this->checked(), std::forward<F>(f));
+}
+
+template <class F>
+callback_id future<any_result>::add_done_callback(F&& f) const {
+  return detail::add_done_callback<any_result>(checked(), std::forward<F>(f));
 }
 
 }  // namespace futura

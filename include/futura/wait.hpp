@@ -133,7 +133,7 @@ class wait_some_state final : public state<wait_result<T>>, child_array, public 
     try {
       wait_result<T> r;
       for (std::size_t i = 0; i < size(); ++i) {
-        auto* c = static_cast<state<T>*>(child(i));
+        auto* c = static_cast<state_t<T>*>(child(i));
         c->add_ref();
         (c->done() ? r.done : r.not_done).push_back(adopt(c));
       }
@@ -219,6 +219,17 @@ auto wait(R&& fs, return_when rw, std::chrono::duration<Rep, Period> timeout) {
 template <detail::future_range R, class Rep, class Period>
 auto wait(R&& fs, std::chrono::duration<Rep, Period> timeout) {
   return futura::wait(std::forward<R>(fs), return_when::all_completed, timeout);
+}
+
+/// wait() on futures listed one by one, of any result types: the split holds them as
+/// type-erased `future<>` (compare with the originals, or get them back with as<T>()).
+///
+/// \code
+/// auto [done, not_done] = futura::wait(count, name);   // a future<int>, a future<std::string>
+/// \endcode
+template <class... T>
+requires(sizeof...(T) > 0) wait_result<any_result> wait(future<T> const&... fs) {
+  return futura::wait(std::vector<future<>>{fs...});
 }
 
 /// The async form of wait() for coroutines and callbacks: completes with the

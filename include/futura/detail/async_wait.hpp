@@ -41,9 +41,11 @@
 
 namespace futura::detail {
 
+/// What `co_await` on a future<T> gives: a T (void for the type-erased future<>).
 template <class T>
-using awaited_t =
-    std::conditional_t<std::is_void_v<T> || std::is_reference_v<T>, T, std::remove_cv_t<T>>;
+using awaited_t = std::conditional_t<
+    std::is_same_v<T, any_result>, void,
+    std::conditional_t<std::is_void_v<T> || std::is_reference_v<T>, T, std::remove_cv_t<T>>>;
 
 /// The value a waiter receives: a copy, or, when T cannot be copied, the value itself,
 /// moved out of the future by the first waiter to ask (the others, and any later
@@ -54,6 +56,10 @@ awaited_t<T> value_for_waiter(state<T>& s) {
     return s.get();
   else
     return s.take();
+}
+/// ... of a future<>: no value, only the failure.
+inline void value_for_waiter(state_base& s) {
+  if (s.status() != value) s.rethrow_error();
 }
 
 /// The message of the cancellation being emitted by this thread, for whatever the
@@ -164,7 +170,7 @@ inline constexpr bool has_own_executor_v =
 
 /// What a waiter does at its two moments, for a handler type (see async_wait_policy and
 /// the co_await policy below):
-///   resume(Handler&&, state<T>* s, std::exception_ptr stopped): the upcall. `s` null: the
+///   resume(Handler&&, state_t<T>* s, std::exception_ptr stopped): the upcall. `s` null: the
 ///     future was dropped unfinished; `stopped` set: the wait was abandoned with that
 ///     exception.
 ///   emitted(Handler&, std::string_view msg): the handler's slot was emitted (on the
@@ -173,7 +179,7 @@ inline constexpr bool has_own_executor_v =
 ///     the generic wait delivers its outcome as it is.
 template <class T, class Handler>
 struct async_wait_policy {
-  static void resume(Handler&& h, state<T>* s, std::exception_ptr stopped);
+  static void resume(Handler&& h, state_t<T>* s, std::exception_ptr stopped);
   static void emitted(Handler&, std::string_view) noexcept {}
   static void refused(Handler&, std::string_view) noexcept {}
 };
@@ -192,7 +198,7 @@ class waiter final : public bound_node {
  public:
   /// Starts waiting on `s`: the handler runs once it is done (never inside this call).
   /// Throws invalid_state_error if the context it would run on is gone.
-  static void start(state<T>& s, Handler&& h) {
+  static void start(state_t<T>& s, Handler&& h) {
     alloc_t alloc(
         boost::asio::get_associated_allocator(h, boost::asio::recycling_allocator<void>()));
     waiter* w = std::allocator_traits<alloc_t>::allocate(alloc, 1);
@@ -212,7 +218,7 @@ class waiter final : public bound_node {
   }
 
  private:
-  waiter(Handler&& h, state<T>& s) : h_(std::move(h)), work_(make_work(h_)), state_(&s) {
+  waiter(Handler&& h, state_t<T>& s) : h_(std::move(h)), work_(make_work(h_)), state_(&s) {
     complete = &on_complete;
     drop = [](bound_node* n) noexcept {
       auto* self = static_cast<waiter*>(n);
@@ -221,7 +227,7 @@ class waiter final : public bound_node {
     };
     run_posted = [](bound_node* n, state_base* sb) {
       auto* self = static_cast<waiter*>(n);
-      resume_now(self, static_cast<state<T>*>(sb), std::move(self->stopped_));
+      resume_now(self, static_cast<state_t<T>*>(sb), std::move(self->stopped_));
     };
   }
 
@@ -241,7 +247,7 @@ class waiter final : public bound_node {
     explicit on_emit(waiter* self) noexcept
         : w(self), keep((self->state_->add_ref(), adopt(self->state_))) {}
     void operator()(boost::asio::cancellation_type) const {
-      state<T>* const s = w->state_;
+      state_t<T>* const s = w->state_;
       auto const msg = emitting_cancel::message();
       Policy::emitted(w->h_, msg);
       if (s->cancel(msg)) return;  // its producer takes the request: wait for its outcome
@@ -257,7 +263,7 @@ class waiter final : public bound_node {
   /// The node's one run: `sb` null means the future was dropped unfinished.
   static void on_complete(node* n, state_base* sb) noexcept {
     auto* self = static_cast<waiter*>(n);
-    auto* s = static_cast<state<T>*>(sb);
+    auto* s = static_cast<state_t<T>*>(sb);
     if (!s) {  // not listed anywhere (a listing would have kept the future alive)
       try {
         resume_now(self, nullptr, nullptr);
@@ -272,7 +278,7 @@ class waiter final : public bound_node {
   /// Resumes the handler where it must run: right after the completing operation's
   /// handler if that runs on the handler's executor, else posted to that executor or to the
   /// future's loop, else here.
-  void resume_elsewhere(state<T>* s) noexcept {
+  void resume_elsewhere(state_t<T>* s) noexcept {
     if constexpr (own_executor) {
       // Copies of the executor (a strand's must not outlive its context) live inside the
       // registry's lock; once posted, the handler may run, and its context end, at once.
@@ -297,7 +303,7 @@ class waiter final : public bound_node {
   }
 
   template <class Executor>
-  void post_to(Executor const& ex, state<T>* s) noexcept {
+  void post_to(Executor const& ex, state_t<T>* s) noexcept {
     try {
       if constexpr (track)
         post_safely(work_, posted_node(this, s));
@@ -309,7 +315,7 @@ class waiter final : public bound_node {
   }
 
   /// Destroys the waiter, then calls the handler: the handler may start another wait.
-  static void resume_now(waiter* self, state<T>* s, std::exception_ptr stopped) {
+  static void resume_now(waiter* self, state_t<T>* s, std::exception_ptr stopped) {
     boost::asio::get_associated_cancellation_slot(self->h_).clear();
     Handler h(std::move(self->h_));
     destroy(self);
@@ -326,7 +332,7 @@ class waiter final : public bound_node {
 
   Handler h_;
   std::conditional_t<track, tracked_executor_t<Handler>, int> work_;
-  state<T>* state_;             // the future waited on: alive while the node is on its list
+  state_t<T>* state_;           // the future waited on: alive while the node is on its list
   std::exception_ptr stopped_;  // set when the wait is abandoned
 };
 
@@ -344,12 +350,16 @@ template <>
 struct wait_signature<void> {
   using type = void(std::exception_ptr);
 };
+template <>
+struct wait_signature<any_result> {
+  using type = void(std::exception_ptr);
+};
 
 template <class T, class Handler>
-void async_wait_policy<T, Handler>::resume(Handler&& h, state<T>* s, std::exception_ptr stopped) {
+void async_wait_policy<T, Handler>::resume(Handler&& h, state_t<T>* s, std::exception_ptr stopped) {
   std::exception_ptr e = std::move(stopped);
   if (!e) e = s ? s->outcome_exception() : std::make_exception_ptr(broken_promise());
-  if constexpr (std::is_void_v<T>) {
+  if constexpr (std::is_void_v<T> || std::is_same_v<T, any_result>) {
     std::move(h)(std::move(e));
   } else if constexpr (std::is_reference_v<T>) {
     auto* const p = e ? nullptr : std::addressof(s->get());  // before e is moved from
@@ -381,9 +391,16 @@ namespace futura {
 template <class T>
 template <class Token>
 auto future<T>::async_wait(Token&& token) const {
-  checked();
+  this->checked();
   return boost::asio::async_initiate<Token, typename detail::wait_signature<T>::type>(
       detail::initiate_wait<T>{}, token, *this);
+}
+
+template <class Token>
+auto future<any_result>::async_wait(Token&& token) const {
+  checked();
+  return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+      detail::initiate_wait<any_result>{}, token, *this);
 }
 
 }  // namespace futura
@@ -420,7 +437,7 @@ class awaitable_async_op<Signature, futura::future<T>, Executor> {
   };
 
   struct policy {
-    static void resume(handler&& h, futura::detail::state<T>*, std::exception_ptr stopped) {
+    static void resume(handler&& h, futura::detail::state_t<T>*, std::exception_ptr stopped) {
       auto* op = h.op;
       if (stopped) op->stopped_ = std::move(stopped);
       if (op->emitted_) h.h.get_cancellation_state().clear();  // consumed, as in asyncio

@@ -207,6 +207,8 @@ class state_base {
   /// True if the caller's handle is the only one (nobody else could ever read the future).
   bool sole_reference() const noexcept { return refs_.load(std::memory_order_acquire) == 1; }
 
+  /// The T of the state<T> this is (future<>::as<T>() checks it).
+  virtual std::type_info const& value_type() const noexcept = 0;
   /// Python's repr: "<Future at 0x... state=finished returned int>".
   void write_repr(std::ostream& os) const;
   std::string repr() const;
@@ -215,7 +217,6 @@ class state_base {
  protected:
   virtual ~state_base();
   virtual void destroy() noexcept = 0;
-  virtual std::type_info const& value_type() const noexcept = 0;
   /// watches_abandon states (a gather, which holds its children while it waits for them):
   /// one reference is left. If the state is still pending, that is its own machinery's:
   /// nobody can ever read it, so it lets go of what it holds (a gather of a future nobody
