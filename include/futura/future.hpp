@@ -71,29 +71,44 @@ class future {
                 "future<T> needs a destructible T, a reference or void");
 
  public:
+  /// The T of future<T>: the type of the value, a reference type, or void.
   using value_type = T;
   /// What result() gives: T& (the value stays in the shared state), or void.
   using result_reference = detail::result_ref_t<T>;
 
   /// An empty handle; only valid(), assignment and destruction are allowed on it.
   future() noexcept = default;
+  /// Another handle to the same shared state (a reference count: the value is not copied).
   future(future const& o) noexcept : s_(o.s_) {
     if (s_) s_->add_ref();
   }
+  /// Takes over `o`'s handle; `o` is left empty (not valid()).
   future(future&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  /// Makes this a handle to `o`'s state, letting go of the one it had.
   future& operator=(future o) noexcept {
     std::swap(s_, o.s_);
     return *this;
   }
+  /// Lets go of this handle. The shared state lives on while another handle or its
+  /// producer holds it; dropping every handle does not cancel the work.
   ~future() {
     if (s_) s_->release();
   }
 
+  /// False for an empty handle (default-constructed or moved from): the members that read
+  /// or change the state then throw invalid_state_error.
   bool valid() const noexcept { return s_ != nullptr; }
 
+  /// Where the future is now: pending, running, cancelled or finished (the state Python's
+  /// repr shows). Never blocks.
   future_state state() const { return checked().public_state(); }
+  /// As Python's Future.done(): finished (a value or an exception) or cancelled. Never
+  /// blocks.
   bool done() const { return checked().done(); }
+  /// As Python's Future.cancelled().
   bool cancelled() const { return checked().status() == detail::cancelled; }
+  /// As Python's Future.running(): its producer has started and not finished it (a running
+  /// future cannot be cancelled unless its producer can be interrupted, see cancel()).
   bool running() const { return checked().status() == detail::running; }
 
   /// Blocks until done; returns the value, rethrows the stored exception, or throws
@@ -118,6 +133,8 @@ class future {
     s_->wait();
     return s_->exception_or_null();
   }
+  /// As exception(), but throws timeout_error if not done within `timeout` (<= 0: not at
+  /// all).
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
     guard_loop("Exception is not set.");
@@ -125,13 +142,14 @@ class future {
     return s_->exception_or_null();
   }
 
-  /// Blocks until done, without reading the outcome. Returns false on timeout. On the
-  /// thread running the loop of a pending loop-bound future, throws invalid_state_error,
-  /// as result() does.
+  /// Blocks until done, without reading the outcome. On the thread running the loop of a
+  /// pending loop-bound future, throws invalid_state_error, as result() does.
   void wait() const {
     guard_loop("wait() on the thread running the future's loop would never return");
     s_->wait();
   }
+  /// As wait(), for at most `timeout`: true if the future is done, false on timeout
+  /// (nothing is thrown or cancelled).
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
     guard_loop("wait_for() on the thread running the future's loop would never return");
@@ -150,7 +168,10 @@ class future {
   void set_result(A&&... a) const {
     checked().set_value(std::forward<A>(a)...);
   }
+  /// Completes the future with the exception `e` (Python's Future.set_exception()), which
+  /// result() rethrows. Throws invalid_state_error if it is already done.
   void set_exception(std::exception_ptr e) const { checked().set_exception(std::move(e)); }
+  /// As set_exception(std::make_exception_ptr(e)): `f.set_exception(std::runtime_error("x"))`.
   // clang-format off
   template <class E>
     requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
@@ -190,12 +211,17 @@ class future {
   /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
   std::size_t remove_done_callback(callback_id id) const { return checked().remove_callback(id); }
 
+  /// True if `a` and `b` are handles to the same shared state (or both empty).
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
+  /// Python's repr: `<Future at 0x... state=finished returned int>`; `<Future empty>` for an
+  /// empty handle.
   friend std::ostream& operator<<(std::ostream& os, future const& f) {
     if (!f.s_) return os << "<Future empty>";
     f.s_->write_repr(os);
     return os;
   }
+  /// A hash of the shared state's identity: equal for equal futures, so a future can key an
+  /// unordered container (std::hash<future<T>> uses it).
   std::size_t hash() const noexcept { return std::hash<void const*>{}(s_); }
 
  private:
@@ -329,8 +355,11 @@ callback_id future<T>::add_done_callback(F&& f) const {
 
 }  // namespace futura
 
+/// Hashes a future by its shared state's identity (future::hash()), so that
+/// `std::unordered_set<futura::future<T>>` works.
 template <class T>
 struct std::hash<futura::future<T>> {
+  /// `f.hash()`.
   std::size_t operator()(futura::future<T> const& f) const noexcept { return f.hash(); }
 };
 
