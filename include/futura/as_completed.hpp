@@ -165,22 +165,33 @@ class as_completed_range {
   /// unfinished") if none is done by the deadline.
   class iterator {
    public:
+    /// One pass only: each future is yielded once.
     using iterator_category = std::input_iterator_tag;
+    /// A signed distance, as iterators need.
     using difference_type = std::ptrdiff_t;
+    /// A done future of the range.
     using value_type = future<T>;
+    /// What `*` gives: the range's handle, valid until `++`.
     using reference = future<T> const&;
 
+    /// A singular iterator (only assignable).
     iterator() = default;
+    /// The next done future, blocking until one is (timeout_error past the deadline);
+    /// again the same one until `++`.
     reference operator*() const {
       p_->fetch();
       return p_->current;
     }
+    /// Moves past the current future (waiting for it first if `*` was not used: skipping
+    /// one still consumes one), letting go of the range's handle to it.
     iterator& operator++() {
       p_->fetch();  // skipping one still consumes one
       p_->current = {};
       return *this;
     }
+    /// As `++it`.
     void operator++(int) { ++*this; }
+    /// True once every future has been yielded and passed.
     friend bool operator==(iterator const& it, std::default_sentinel_t) noexcept {
       return it.p_->at_end();
     }
@@ -191,10 +202,14 @@ class as_completed_range {
     impl* p_ = nullptr;
   };
 
+  /// What as_completed() returns: watches `distinct` (no future twice) until `deadline`
+  /// (steady_clock::time_point::max(): none).
   as_completed_range(std::vector<future<T>> distinct,
                      std::chrono::steady_clock::time_point deadline)
       : p_(std::make_shared<impl>(std::move(distinct), deadline)) {}
+  /// Takes over `o`'s futures; `o` must then only be destroyed or assigned to.
   as_completed_range(as_completed_range&&) noexcept = default;
+  /// Ends this range as its destructor does, then takes over `o`'s futures.
   as_completed_range& operator=(as_completed_range&& o) noexcept {
     if (this != &o) {
       if (p_) p_->close();
@@ -202,6 +217,8 @@ class as_completed_range {
     }
     return *this;
   }
+  /// Unhooks from the futures it still watches and completes a pending async_next with
+  /// cancelled_error. The futures are not cancelled.
   ~as_completed_range() {
     if (p_) p_->close();
   }
@@ -212,6 +229,7 @@ class as_completed_range {
     p_->current = {};
     return iterator(p_.get());
   }
+  /// The end: compare an iterator with it.
   std::default_sentinel_t end() const noexcept { return {}; }
   /// The next future as an Asio operation, for coroutines and callbacks: signature
   /// `void(std::exception_ptr, std::optional<future<T>>)`, an empty optional once every

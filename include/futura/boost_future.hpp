@@ -67,6 +67,8 @@ template <class T>
 future<T> wrap_future(boost::future<T> f) {
   return detail::wrap_boost<T>(std::move(f));
 }
+/// As wrap_future(boost::future<T>), for a boost::shared_future: the value is copied, and
+/// the other copies of `f` stay usable.
 template <class T>
 future<T> wrap_future(boost::shared_future<T> f) {
   return detail::wrap_boost<T>(std::move(f));

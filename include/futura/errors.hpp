@@ -20,14 +20,18 @@ class error : public std::runtime_error {
 /// The future was cancelled (CancelledError). `what()` carries the cancel message, if any.
 class cancelled_error : public error {
  public:
+  /// what() is "cancelled".
   cancelled_error() : error("cancelled") {}
+  /// what() is `msg` (the message given to future::cancel(msg)), or "cancelled" if empty.
   explicit cancelled_error(std::string const& msg) : error(msg.empty() ? "cancelled" : msg) {}
 };
 
 /// A timed wait ran out (TimeoutError).
 class timeout_error : public error {
  public:
+  /// what() is "timed out".
   timeout_error() : error("timed out") {}
+  /// what() is `msg`.
   explicit timeout_error(std::string const& msg) : error(msg) {}
 };
 
@@ -46,6 +50,7 @@ class broken_executor : public error {
 /// A thread pool whose initializer failed (BrokenThreadPool).
 class broken_thread_pool : public broken_executor {
  public:
+  /// what() says that a thread initializer failed, as Python's message does.
   broken_thread_pool()
       : broken_executor("A thread initializer failed, the thread pool is not usable anymore") {}
   using broken_executor::broken_executor;
@@ -55,6 +60,7 @@ class broken_thread_pool : public broken_executor {
 /// destroyed without being called, an executor destroyed with the work still queued.
 class broken_promise : public error {
  public:
+  /// what() says that the producer was destroyed without a result.
   broken_promise() : error("broken promise: the producer was destroyed without a result") {}
   using error::error;
 };
@@ -63,6 +69,8 @@ class broken_promise : public error {
 /// of its children failed. `what()` says how many, as Python does.
 class exception_group : public error {
  public:
+  /// what() is `message` and the count, as Python's: "unhandled errors in a TaskGroup
+  /// (2 sub-exceptions)".
   exception_group(std::string const& message, std::vector<std::exception_ptr> exceptions)
       : error(message + " (" + std::to_string(exceptions.size()) + " sub-exception" +
               (exceptions.size() == 1 ? ")" : "s)")),

@@ -3,6 +3,13 @@
 #ifndef FUTURA_FUTURA_HPP
 #define FUTURA_FUTURA_HPP
 
+/// \namespace futura
+/// Python's futures on Boost.Asio. concurrent.futures: future, promise,
+/// thread_pool_executor, submit, wait, as_completed. asyncio: loop-bound futures,
+/// create_task, run, sleep, wait_for, timeout, shield, gather, task_group, semaphore, and
+/// use_future for Asio operations. The exceptions are Python's (errors.hpp). Nothing in
+/// `futura::detail` is part of the interface.
+
 #include <futura/as_completed.hpp>
 #include <futura/errors.hpp>
 #include <futura/future.hpp>

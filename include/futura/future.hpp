@@ -81,29 +81,39 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
 template <class S>
 class future_handle {
  public:
+  /// An empty handle; only valid(), assignment and destruction are allowed on it.
   future_handle() noexcept = default;
+  /// Another handle to the same shared state (a reference count: the value is not copied).
   future_handle(future_handle const& o) noexcept : s_(o.s_) {
     if (s_) s_->add_ref();
   }
+  /// Takes over `o`'s handle; `o` is left empty (not valid()).
   future_handle(future_handle&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  /// Makes this a handle to `o`'s state, letting go of the one it had.
   future_handle& operator=(future_handle o) noexcept {
     std::swap(s_, o.s_);
     return *this;
   }
+  /// Lets go of this handle. The shared state lives on while another handle or its
+  /// producer holds it; dropping every handle does not cancel the work.
   ~future_handle() {
     if (s_) s_->release();
   }
 
-  /// False for an empty handle (default-constructed or moved from).
+  /// False for an empty handle (default-constructed or moved from): the members that read
+  /// or change the state then throw invalid_state_error.
   bool valid() const noexcept { return s_ != nullptr; }
 
-  /// Python's `_state`: pending, running, cancelled or finished.
+  /// Where the future is now: pending, running, cancelled or finished (the state Python's
+  /// repr shows). Never blocks.
   future_state state() const { return checked().public_state(); }
-  /// Finished, failed or cancelled (Python's done()).
+  /// As Python's Future.done(): finished (a value or an exception) or cancelled. Never
+  /// blocks.
   bool done() const { return checked().done(); }
-  /// Cancelled, by cancel() or by its producer (Python's cancelled()).
+  /// As Python's Future.cancelled().
   bool cancelled() const { return checked().status() == detail::cancelled; }
-  /// Its producer has started and not finished (Python's running()).
+  /// As Python's Future.running(): its producer has started and not finished it (a running
+  /// future cannot be cancelled unless its producer can be interrupted, see cancel()).
   bool running() const { return checked().status() == detail::running; }
 
   /// Blocks until done; the stored exception, or nullptr after a value. Throws
@@ -127,7 +137,8 @@ class future_handle {
     guard_loop("wait() on the thread running the future's loop would never return");
     s_->wait();
   }
-  /// As wait(), giving up after `timeout`: false if the future is not done by then.
+  /// As wait(), for at most `timeout`: true if the future is done, false on timeout
+  /// (nothing is thrown or cancelled).
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
     guard_loop("wait_for() on the thread running the future's loop would never return");
@@ -141,8 +152,11 @@ class future_handle {
   /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
   std::size_t remove_done_callback(callback_id id) const { return checked().remove_callback(id); }
 
-  /// Identity: two handles are equal if they are the same future, whatever their type.
+  /// A hash of the shared state's identity: equal for equal futures, so a future can key an
+  /// unordered container (std::hash<future<T>> uses it).
   std::size_t hash() const noexcept { return std::hash<void const*>{}(address()); }
+  /// Python's repr: `<Future at 0x... state=finished returned int>`; `<Future empty>` for an
+  /// empty handle.
   friend std::ostream& operator<<(std::ostream& os, future_handle const& f) {
     if (!f.s_) return os << "<Future empty>";
     f.s_->write_repr(os);
@@ -187,6 +201,7 @@ class future : public detail::future_handle<detail::state<T>> {
   using base = detail::future_handle<detail::state<T>>;
 
  public:
+  /// The T of future<T>: the type of the value, a reference type, or void.
   using value_type = T;
   /// What result() gives: T& (the value stays in the shared state), or void.
   using result_reference = detail::result_ref_t<T>;
@@ -219,9 +234,10 @@ class future : public detail::future_handle<detail::state<T>> {
   void set_result(A&&... a) const {
     this->checked().set_value(std::forward<A>(a)...);
   }
-  /// Fails the future with `e`. Throws invalid_state_error if it is already done.
+  /// Completes the future with the exception `e` (Python's Future.set_exception()), which
+  /// result() rethrows. Throws invalid_state_error if it is already done.
   void set_exception(std::exception_ptr e) const { this->checked().set_exception(std::move(e)); }
-  /// Fails the future with the exception object `e`.
+  /// As set_exception(std::make_exception_ptr(e)): `f.set_exception(std::runtime_error("x"))`.
   // clang-format off
   template <class E>
     requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
@@ -259,7 +275,7 @@ class future : public detail::future_handle<detail::state<T>> {
   }
   // clang-format on
 
-  /// Same future (same shared state).
+  /// True if `a` and `b` are handles to the same shared state (or both empty).
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
 
  private:
@@ -492,8 +508,11 @@ callback_id future<any_result>::add_done_callback(F&& f) const {
 
 }  // namespace futura
 
+/// Hashes a future by its shared state's identity (future::hash()), so that
+/// `std::unordered_set<futura::future<T>>` works.
 template <class T>
 struct std::hash<futura::future<T>> {
+  /// `f.hash()`.
   std::size_t operator()(futura::future<T> const& f) const noexcept { return f.hash(); }
 };
 

@@ -52,6 +52,8 @@ template <class T, detail::asio_executor Executor>
 future<T> create_future(Executor const& ex) {
   return detail::adopt<T>(detail::loop_state<T, Executor>::create(ex));
 }
+/// As create_future<T>(ctx.get_executor()): bound to an io_context (or any execution
+/// context with an executor).
 template <class T, detail::asio_context Context>
 future<T> create_future(Context& ctx) {
   return create_future<T>(ctx.get_executor());
@@ -115,6 +117,7 @@ future<T> create_task(Executor const& ex, boost::asio::awaitable<T, AwEx> body) 
                         std::move(handler));
   return f;
 }
+/// As create_task(ctx.get_executor(), body): `futura::create_task(ioc, fetch(url))`.
 template <detail::asio_context Context, class T, class AwEx>
 future<T> create_task(Context& ctx, boost::asio::awaitable<T, AwEx> body) {
   return create_task(ctx.get_executor(), std::move(body));
@@ -255,6 +258,7 @@ boost::asio::awaitable<detail::awaited_t<T>> timeout(future<T> f,
                                                      std::chrono::duration<Rep, Period> d) {
   return wait_for(std::move(f), d);
 }
+/// As timeout(f, d): wait_for(f, d).
 template <class T, class Rep, class Period>
 boost::asio::awaitable<detail::awaited_t<T>> timeout(std::chrono::duration<Rep, Period> d,
                                                      future<T> f) {
@@ -295,6 +299,7 @@ template <detail::asio_executor Executor, class F, class... Args>
 auto run_in_executor(Executor const& ex, F&& fn, Args&&... args) {
   return submit(ex, std::forward<F>(fn), std::forward<Args>(args)...);
 }
+/// loop.run_in_executor on a thread_pool_executor: pool.submit(fn, args...).
 template <class F, class... Args>
 auto run_in_executor(thread_pool_executor& pool, F&& fn, Args&&... args) {
   return pool.submit(std::forward<F>(fn), std::forward<Args>(args)...);

@@ -97,12 +97,16 @@ class semaphore {
   /// Releases on destruction, unless dismissed.
   class releaser {
    public:
+    /// Takes charge of one unit already acquired from `s`.
     explicit releaser(semaphore& s) noexcept : s_(&s) {}
+    /// Takes over `o`'s unit; `o` releases nothing.
     releaser(releaser&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
     releaser& operator=(releaser&&) = delete;
+    /// Releases the unit, unless dismissed.
     ~releaser() {
       if (s_) s_->release();
     }
+    /// Keeps the unit: the destructor will not release it (the caller releases it).
     void dismiss() noexcept { s_ = nullptr; }
 
    private:

@@ -163,10 +163,13 @@ class task_group_core {
 /// \endcode
 class task_group {
  public:
+  /// An empty group whose coroutines and functions run on `ex` (usually the caller's,
+  /// `co_await boost::asio::this_coro::executor`).
   explicit task_group(boost::asio::any_io_executor ex)
       : core_(std::make_shared<detail::task_group_core>(std::move(ex))) {}
   task_group(task_group const&) = delete;
   task_group& operator=(task_group const&) = delete;
+  /// Without join(): cancels the children still running, and does not wait for them.
   ~task_group() {
     if (core_->close()) core_->cancel_all();
   }

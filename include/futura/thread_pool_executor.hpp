@@ -37,10 +37,12 @@ struct thread_pool_options {
   std::function<void()> initializer{};
 };
 
-/// shutdown()'s arguments by name, as Python's keywords:
+/// The arguments of shutdown() by name, as Python's keywords:
 /// `pool.shutdown({.wait = false, .cancel_futures = true})`.
 struct shutdown_options {
+  /// Return only once the submitted work is done and the workers have left (wait=True).
   bool wait = true;
+  /// Cancel the work no worker has started yet, instead of running it (cancel_futures=True).
   bool cancel_futures = false;
 };
 
@@ -195,13 +197,17 @@ class pool_core {
 /// \endcode
 class thread_pool_executor {
  public:
+  /// The type of get_executor(): a boost::asio::thread_pool executor.
   using executor_type = boost::asio::thread_pool::executor_type;
 
+  /// A pool with Python's default number of workers, min(32, cores + 4).
   thread_pool_executor() : thread_pool_executor(thread_pool_options{}) {}
   /// Throws std::invalid_argument if max_workers <= 0.
   explicit thread_pool_executor(thread_pool_options options);
   thread_pool_executor(thread_pool_executor const&) = delete;
   thread_pool_executor& operator=(thread_pool_executor const&) = delete;
+  /// shutdown(true); on one of the pool's own workers, a shutdown that does not wait (see
+  /// the class comment).
   ~thread_pool_executor();
 
   /// Schedules `fn(args...)`; returns its future. Cancelling the future before a worker
@@ -234,10 +240,12 @@ class thread_pool_executor {
   void shutdown(bool wait = true, bool cancel_futures = false) {
     core_->shutdown(wait, cancel_futures);
   }
+  /// shutdown() with Python's keyword names: `pool.shutdown({.cancel_futures = true})`.
   void shutdown(shutdown_options options) { shutdown(options.wait, options.cancel_futures); }
 
   /// The Asio executor of the pool: post, co_spawn or any async operation may use it.
   executor_type get_executor() noexcept { return core_->get_executor(); }
+  /// The number of worker threads (thread_pool_options::max_workers, or its default).
   std::size_t max_workers() const noexcept { return core_->max_workers(); }
 
  private:
@@ -254,20 +262,31 @@ class map_range {
   static_assert(!std::is_void_v<T>, "map needs a function that returns a value; use submit");
 
  public:
+  /// Walks the results in input order; `*` blocks until the one at its position is ready.
   class iterator {
    public:
+    /// One pass only: `++` lets go of the result passed.
     using iterator_category = std::input_iterator_tag;
+    /// A signed distance, as iterators need.
     using difference_type = std::ptrdiff_t;
+    /// The type `fn` returns, without reference or const.
     using value_type = std::remove_cvref_t<T>;
+    /// What `*` gives: the value in its future's shared state, valid until `++`.
     using reference = std::add_lvalue_reference_t<T>;
 
+    /// A singular iterator (only assignable).
     iterator() = default;
+    /// Blocks until the call at this position is done; its value, or rethrows its
+    /// exception (timeout_error past map()'s timeout).
     reference operator*() const { return r_->get(i_); }
+    /// Moves to the next input, letting go of this one's future (and its value).
     iterator& operator++() {
       r_->futures_[i_++] = {};  // keep no reference to what was yielded
       return *this;
     }
+    /// As `++it`.
     void operator++(int) { ++*this; }
+    /// True past the last input.
     friend bool operator==(iterator const& a, std::default_sentinel_t) { return a.at_end(); }
 
    private:
@@ -278,11 +297,15 @@ class map_range {
     std::size_t i_ = 0;
   };
 
+  /// What thread_pool_executor::map() returns: the futures in input order, and the
+  /// deadline past which a result not ready throws timeout_error (none: no limit).
   map_range(std::vector<future<T>> futures,
             std::optional<std::chrono::steady_clock::time_point> deadline)
       : futures_(std::move(futures)), deadline_(deadline) {}
+  /// Takes over `o`'s futures.
   map_range(map_range&&) noexcept = default;
   map_range& operator=(map_range&&) = delete;
+  /// Cancels the work not yet yielded (the calls no worker has started never run).
   ~map_range() {
     for (auto& f : futures_)
       if (f.valid()) f.cancel();
@@ -293,7 +316,9 @@ class map_range {
     while (next_ < futures_.size() && !futures_[next_].valid()) ++next_;
     return iterator(this, next_);
   }
+  /// The end: compare an iterator with it.
   std::default_sentinel_t end() const noexcept { return {}; }
+  /// The number of inputs, yielded or not.
   std::size_t size() const noexcept { return futures_.size(); }
 
  private:

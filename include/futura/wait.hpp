@@ -36,7 +36,9 @@ enum class return_when {
 /// first-occurrence order. An aggregate, so `auto [done, not_done] = wait(...)` works.
 template <class T>
 struct wait_result {
+  /// The futures done (finished or cancelled) when the wait returned.
   std::vector<future<T>> done;
+  /// The others: still pending or running then.
   std::vector<future<T>> not_done;
 };
 

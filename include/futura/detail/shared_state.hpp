@@ -56,6 +56,15 @@ namespace futura {
 
 /// Where a future is in its life (Python's PENDING, RUNNING, CANCELLED, FINISHED).
 enum class future_state : unsigned char { pending, running, cancelled, finished };
+/// \var futura::future_state::pending
+/// Not started: cancel() succeeds.
+/// \var futura::future_state::running
+/// Started by its producer: cancel() succeeds only if the producer can be interrupted
+/// (an Asio operation, a task), not for a running function or a promise's work.
+/// \var futura::future_state::cancelled
+/// Done, cancelled: result() throws cancelled_error.
+/// \var futura::future_state::finished
+/// Done with a value or an exception: result() returns or rethrows it.
 
 /// Identifies a callback for `remove_done_callback`.
 using callback_id = std::uint64_t;
