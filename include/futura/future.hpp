@@ -75,28 +75,29 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
     return std::chrono::steady_clock::time_point::max();
   return now + std::chrono::ceil<std::chrono::steady_clock::duration>(d);
 }
+}  // namespace detail
 
-/// What every future handle is, typed or not: one counted pointer to a shared state `S`,
-/// and everything a consumer can do without reading the value.
+/// What every future handle is, typed (future<T>) or not (future<>): one counted pointer to
+/// a shared state `S`, and everything a consumer can do without reading the value.
 template <class S>
-class future_handle {
+class basic_future {
  public:
   /// An empty handle; only valid(), assignment and destruction are allowed on it.
-  future_handle() noexcept = default;
+  basic_future() noexcept = default;
   /// Another handle to the same shared state (a reference count: the value is not copied).
-  future_handle(future_handle const& o) noexcept : s_(o.s_) {
+  basic_future(basic_future const& o) noexcept : s_(o.s_) {
     if (s_) s_->add_ref();
   }
   /// Takes over `o`'s handle; `o` is left empty (not valid()).
-  future_handle(future_handle&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  basic_future(basic_future&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   /// Makes this a handle to `o`'s state, letting go of the one it had.
-  future_handle& operator=(future_handle o) noexcept {
+  basic_future& operator=(basic_future o) noexcept {
     std::swap(s_, o.s_);
     return *this;
   }
   /// Lets go of this handle. The shared state lives on while another handle or its
   /// producer holds it; dropping every handle does not cancel the work.
-  ~future_handle() {
+  ~basic_future() {
     if (s_) s_->release();
   }
 
@@ -157,15 +158,16 @@ class future_handle {
   std::size_t hash() const noexcept { return std::hash<void const*>{}(address()); }
   /// Python's repr: `<Future at 0x... state=finished returned int>`; `<Future empty>` for an
   /// empty handle.
-  friend std::ostream& operator<<(std::ostream& os, future_handle const& f) {
+  friend std::ostream& operator<<(std::ostream& os, basic_future const& f) {
     if (!f.s_) return os << "<Future empty>";
     f.s_->write_repr(os);
     return os;
   }
 
  protected:
-  explicit future_handle(S* s) noexcept : s_(s) {}
-  state_base const* address() const noexcept { return s_; }
+  /// \cond INTERNAL
+  explicit basic_future(S* s) noexcept : s_(s) {}
+  detail::state_base const* address() const noexcept { return s_; }
   S& checked() const {
     if (!s_) throw invalid_state_error("future has no state");
     return *s_;
@@ -176,13 +178,12 @@ class future_handle {
   }
 
   S* s_ = nullptr;
+  /// \endcond
 
  private:
   template <class>
   friend class futura::future;
 };
-
-}  // namespace detail
 
 /// A copyable handle to one shared state: every copy is the same future. Thread-safe: any
 /// thread may wait on, complete, cancel or add callbacks to it.
@@ -194,11 +195,11 @@ class future_handle {
 /// p.set_result(42);
 /// \endcode
 template <class T>
-class future : public detail::future_handle<detail::state<T>> {
+class future : public basic_future<detail::state<T>> {
   static_assert(!std::is_array_v<T> &&
                     (std::is_void_v<T> || std::is_reference_v<T> || std::is_destructible_v<T>),
                 "future<T> needs a destructible T, a reference or void");
-  using base = detail::future_handle<detail::state<T>>;
+  using base = basic_future<detail::state<T>>;
 
  public:
   /// The T of future<T>: the type of the value, a reference type, or void.
@@ -297,10 +298,11 @@ class future : public detail::future_handle<detail::state<T>> {
 ///   if (f == count_future) std::cout << count_future.result();
 /// \endcode
 template <>
-class future<any_result> : public detail::future_handle<detail::state_base> {
-  using base = detail::future_handle<detail::state_base>;
+class future<any_result> : public basic_future<detail::state_base> {
+  using base = basic_future<detail::state_base>;
 
  public:
+  /// The tag any_result: the value's type is not known here.
   using value_type = any_result;
   /// result() reads no value: it only waits and rethrows.
   using result_reference = void;
@@ -364,6 +366,7 @@ class future<any_result> : public detail::future_handle<detail::state_base> {
 
   /// Same future (same shared state), whatever the other handle's type.
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
+  /// True if `b` is the future this handle erases (or both are empty).
   template <class T>
   friend bool operator==(future const& a, future<T> const& b) noexcept {
     return a.s_ == detail::state_of(b);
