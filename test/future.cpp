@@ -1274,3 +1274,127 @@ BOOST_AUTO_TEST_CASE(a_done_callback_on_the_erased_future_gets_the_erased_future
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 10: continuations, fut.then(fn).
+BOOST_AUTO_TEST_SUITE(continuations)
+
+BOOST_AUTO_TEST_CASE(then_runs_fn_on_the_value_in_the_completing_thread) {
+  futura::promise<std::string> p;
+  std::thread::id ran_on;
+  auto size = p.get_future().then([&](std::string const& s) {
+    ran_on = std::this_thread::get_id();
+    return s.size();
+  });
+  static_assert(std::is_same_v<decltype(size), futura::future<std::size_t>>);
+  BOOST_TEST(!size.done());
+  std::thread::id completer;
+  std::thread t([&] {
+    completer = std::this_thread::get_id();
+    p.set_result("hello");
+  });
+  t.join();
+  BOOST_TEST(size.done());  // inline: done by the time set_result returned
+  BOOST_TEST(size.result() == 5u);
+  BOOST_TEST((ran_on == completer));
+}
+
+BOOST_AUTO_TEST_CASE(then_on_a_done_future_runs_at_once_and_chains) {
+  auto f = futura::create_future<int>();
+  f.set_result(20);
+  auto g = f.then([](int x) { return x + 1; }).then([](int x) { return x * 2; });
+  BOOST_TEST(g.done());
+  BOOST_TEST(g.result() == 42);
+  auto v = futura::create_future<void>();
+  int calls = 0;
+  auto after = v.then([&] { ++calls; });
+  static_assert(std::is_same_v<decltype(after), futura::future<void>>);
+  v.set_result();
+  after.result();
+  BOOST_TEST(calls == 1);
+  auto moved = futura::create_future<std::unique_ptr<int>>();
+  auto deref = moved.then([](std::unique_ptr<int> p) { return *p; });
+  moved.set_result(std::make_unique<int>(9));
+  BOOST_TEST(deref.result() == 9);
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_from_fn_fails_the_new_future) {
+  auto f = futura::create_future<int>();
+  auto g = f.then([](int x) -> int { throw std::out_of_range(std::to_string(x)); });
+  f.set_result(3);
+  BOOST_TEST(test_support::what_of<std::out_of_range>(g) == "3");
+  BOOST_TEST(f.result() == 3);  // the source is untouched
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_or_cancellation_of_the_source_passes_on_without_calling_fn) {
+  capture_errors errors;
+  int calls = 0;
+  {
+    auto f = futura::create_future<int>();
+    auto g = f.then([&](int) { return ++calls; });
+    f.set_exception(std::runtime_error("source failed"));
+    BOOST_TEST(test_support::what_of<std::runtime_error>(g) == "source failed");
+  }  // the source's exception was carried on: nothing reports it as never retrieved
+  auto c = futura::create_future<int>();
+  auto h = c.then([&](int) { return ++calls; });
+  c.cancel("stopped");
+  BOOST_TEST(h.cancelled());
+  BOOST_TEST(test_support::what_of<futura::cancelled_error>(h) == "stopped");
+  BOOST_TEST(calls == 0);
+  BOOST_TEST(errors.reports().empty());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_continuation_cancels_a_source_it_took_over_only) {
+  int calls = 0;
+  auto kept = futura::create_future<int>();
+  auto from_lvalue = kept.then([&](int x) { return calls += x; });
+  BOOST_TEST(from_lvalue.cancel("not needed"));
+  BOOST_TEST(!kept.cancelled());  // still yours
+  kept.set_result(1);
+  BOOST_TEST(calls == 0);  // fn never runs for a cancelled continuation
+  BOOST_TEST(kept.result() == 1);
+
+  auto source = futura::create_future<int>();
+  auto watch = source;  // to look at it afterwards
+  auto from_rvalue = std::move(source).then([&](int x) { return calls += x; });
+  BOOST_TEST(from_rvalue.cancel("stop everything"));
+  BOOST_TEST(watch.cancelled());
+  BOOST_TEST(test_support::what_of<futura::cancelled_error>(watch) == "stop everything");
+  BOOST_TEST(calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_continuation_still_runs_fn_and_an_orphaned_one_is_freed) {
+  futura::promise<int> p;
+  std::atomic<int> seen{0};
+  p.get_future().then([&](int x) { seen = x; });  // fire and forget
+  p.set_result(4);
+  BOOST_TEST(seen.load() == 4);
+
+  // A source nobody can complete, dropped after its continuation: both are freed (ASan's
+  // leak check would report them), and fn never runs.
+  auto token = std::make_shared<int>(0);
+  {
+    futura::future<int> cont;
+    {
+      auto lonely = futura::create_future<int>();
+      cont = lonely.then([token](int) { return 0; });
+    }  // now only the continuation holds the source, and the source's callback holds it
+    BOOST_TEST(token.use_count() == 2);
+  }
+  BOOST_TEST(token.use_count() == 1);
+  {
+    auto lonely = futura::create_future<int>();
+    {
+      auto cont = lonely.then([token](int) { return 0; });
+    }
+    BOOST_TEST(token.use_count() == 2);  // the callback waits on the source
+  }
+  BOOST_TEST(token.use_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(then_on_an_empty_future_throws) {
+  futura::future<int> empty;
+  BOOST_CHECK_THROW(empty.then([](int x) { return x; }), futura::invalid_state_error);
+  BOOST_CHECK_THROW(std::move(empty).then([](int x) { return x; }), futura::invalid_state_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -666,4 +666,47 @@ BOOST_AUTO_TEST_CASE(cancelling_a_wait_on_an_erased_future_cancels_the_original)
   BOOST_CHECK_THROW(std::rethrow_exception(outcome), futura::cancelled_error);
 }
 
+// Issue 10: then() on a loop-bound future runs fn on the loop, never inside set_result,
+// and the continuation belongs to the same loop.
+BOOST_AUTO_TEST_CASE(then_on_a_loop_future_posts_fn_to_the_loop_and_follows_it) {
+  asio::io_context ioc;
+  auto f = futura::create_future<int>(ioc);
+  bool ran = false, on_loop = false;
+  auto g = f.then([&](int x) {
+    ran = true;
+    on_loop = ioc.get_executor().running_in_this_thread();
+    return x * 2;
+  });
+  std::string refused;
+  asio::post(ioc, [&] {
+    f.set_result(21);
+    BOOST_TEST(!ran);  // asyncio: nothing runs inside set_result
+    try {
+      (void)g.result();  // a blocking wait on the loop's own thread would never end
+    } catch (futura::invalid_state_error const& e) {
+      refused = e.what();
+    }
+  });
+  ioc.run();
+  BOOST_TEST(ran);
+  BOOST_TEST(on_loop);
+  BOOST_TEST(refused == "Result is not set.");
+  BOOST_TEST(g.result() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(then_runs_fn_on_its_associated_executor) {
+  asio::io_context ioc;
+  futura::promise<int> p;
+  bool on_loop = false;
+  auto g = p.get_future().then(asio::bind_executor(ioc, [&](int x) {
+    on_loop = ioc.get_executor().running_in_this_thread();
+    return x + 1;
+  }));
+  p.set_result(1);  // from this thread, which does not run ioc
+  BOOST_TEST(!g.done());
+  ioc.run();
+  BOOST_TEST(on_loop);
+  BOOST_TEST(g.result() == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -276,6 +276,27 @@ class future : public basic_future<detail::state<T>> {
   }
   // clang-format on
 
+  /// A continuation (folly's thenValue, Boost.Thread's then): a future of `fn(value)`
+  /// (`fn()` for a future<void>), which runs once this future has a value, as a done
+  /// callback would: on fn's associated executor if it has one, else posted to the loop of
+  /// a loop-bound future, else in the completing thread. An exception from `fn` fails the
+  /// new future; a failure or cancellation of this one passes on without calling `fn`.
+  /// The new future follows this one's loop. Called on an rvalue (`std::move(f).then(fn)`,
+  /// `pool.submit(job).then(fn)`), the new future takes this one over: cancelling it
+  /// cancels this one too, as asyncio cancels what a cancelled task awaits; on an lvalue,
+  /// you keep this future, and cancelling the new one only stops `fn` from running.
+  ///
+  /// \code
+  /// futura::future<std::size_t> n = pool.submit(fetch, url).then([](std::string const& body) {
+  ///   return body.size();
+  /// });
+  /// \endcode
+  template <class F>
+  auto then(F&& fn) const&;
+  /// then() on an rvalue: the new future owns this one (see above).
+  template <class F>
+  auto then(F&& fn) &&;
+
   /// True if `a` and `b` are handles to the same shared state (or both empty).
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
 
@@ -520,5 +541,6 @@ struct std::hash<futura::future<T>> {
 };
 
 #include <futura/detail/async_wait.hpp>
+#include <futura/detail/then.hpp>
 
 #endif

@@ -23,6 +23,7 @@
 #define FUTURA_DETAIL_GATHER_HPP
 
 #include <futura/detail/context_registry.hpp>
+#include <futura/detail/derived.hpp>
 #include <futura/detail/future_range.hpp>
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
@@ -75,19 +76,6 @@ template <class T>
 inline constexpr bool gatherable_v =
     std::is_void_v<T> || std::is_reference_v<T> || std::is_copy_constructible_v<T>;
 
-/// The message a cancelled state was cancelled with, to pass on to the children.
-inline std::string cancel_message(state_base const& s) noexcept {
-  return cancel_message_of(s.stored_exception());
-}
-
-/// cancel() allocates only to build its message; a bad_alloc cancels nothing.
-inline void cancel_quietly(state_base& s, std::string const& msg) noexcept {
-  try {
-    s.cancel(msg);
-  } catch (...) {
-  }
-}
-
 /// Reads a finished child for a plain gather (copies: a child passed twice repeats).
 template <class T>
 gather_value_t<T> read_value(state_base* s) {
@@ -117,36 +105,6 @@ settled_value_t<T> read_settled(state_base* s) {
 }
 
 class gather_core;
-
-/// A gather's own state: a state<R> that follows the loop of its first loop-bound child
-/// (asyncio's gather belongs to its children's loop): its callbacks are posted there,
-/// and a blocking wait on that loop's thread is refused, as for the child itself. The
-/// gather holds its children, so the child it follows outlives it.
-template <class R>
-class follows_loop : public state<R> {
- protected:
-  /// Follows `child`'s loop if it is loop-bound and no child was followed yet; before the
-  /// state is shared.
-  void follow_loop_of(state_base& child) noexcept {
-    if (!loop_child_ && child.is_loop_bound()) {
-      loop_child_ = &child;
-      this->set_loop_bound();
-    }
-  }
-
- private:
-  void post_node(bound_node* n, state_base& owner) noexcept override {
-    loop_child_->post_node(n, owner);
-  }
-  bool in_loop_thread() const noexcept override {
-    return loop_child_ && loop_child_->in_loop_thread();
-  }
-  context_registry* loop_registry() const noexcept override {
-    return loop_child_ ? loop_child_->loop_registry() : nullptr;
-  }
-
-  state_base* loop_child_ = nullptr;
-};
 
 /// One per child, in the gather's allocation: the node on the child's done list and one
 /// reference to the child.

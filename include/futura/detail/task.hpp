@@ -1,8 +1,10 @@
 // futura/detail/task.hpp: a function call bound to a future, runnable by any executor.
+// future.hpp first, outside the guard: it includes this header back (for then()), which
+// must then see future<T> complete whichever of the two a user included first.
+#include <futura/future.hpp>
+
 #ifndef FUTURA_DETAIL_TASK_HPP
 #define FUTURA_DETAIL_TASK_HPP
-
-#include <futura/future.hpp>
 
 #include <functional>
 #include <optional>
