@@ -1,4 +1,5 @@
 #include <futura/loop.hpp>
+#include <futura/promise.hpp>
 
 #define BOOST_TEST_MODULE loop
 #include <boost/test/unit_test.hpp>
@@ -564,6 +565,104 @@ BOOST_AUTO_TEST_CASE(a_zero_timeout_expires_at_once) {
   BOOST_CHECK_THROW(futura::run(futura::timeout(0ms, sleeps_an_hour(started))),
                     futura::timeout_error);
   BOOST_TEST(!started);  // the body's task was cancelled before it could start
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 10: asyncio.Timeout as a scope: timeout_at, when, reschedule, expired.
+BOOST_AUTO_TEST_SUITE(timeout_scope)
+
+using clock = std::chrono::steady_clock;
+
+BOOST_AUTO_TEST_CASE(a_passed_deadline_cancels_the_body_and_the_caller_gets_timeout_error) {
+  bool saw_expired = false;
+  auto never = std::make_shared<futura::promise<int>>();
+  auto body = [&, f = never->get_future()](futura::timeout_scope& cm) -> asio::awaitable<int> {
+    try {
+      co_return co_await f;
+    } catch (futura::cancelled_error const&) {
+      saw_expired = cm.expired();
+      throw;
+    }
+  };
+  BOOST_CHECK_THROW(futura::run(futura::timeout_at(clock::now() - 1s, body)),
+                    futura::timeout_error);
+  BOOST_TEST(saw_expired);
+}
+
+BOOST_AUTO_TEST_CASE(reschedule_moves_the_deadline_and_when_reads_it) {
+  auto never = std::make_shared<futura::promise<void>>();
+  clock::time_point seen_before{}, seen_after{};
+  auto body = [&, f = never->get_future()](futura::timeout_scope& cm) -> asio::awaitable<void> {
+    seen_before = cm.when();
+    BOOST_TEST(!cm.expired());
+    cm.reschedule(0ms);  // due now: the wait below is cancelled
+    seen_after = cm.when();
+    co_await f;
+  };
+  BOOST_CHECK_THROW(futura::run(futura::timeout_at(clock::time_point::max(), body)),
+                    futura::timeout_error);
+  BOOST_TEST((seen_before == clock::time_point::max()));  // asyncio's timeout(None)
+  BOOST_TEST((seen_after < clock::time_point::max()));
+}
+
+BOOST_AUTO_TEST_CASE(removing_the_deadline_lets_the_body_finish) {
+  futura::promise<int> later;
+  asio::io_context ioc;
+  auto f = later.get_future();
+  auto body = [&](futura::timeout_scope& cm) -> asio::awaitable<int> {
+    cm.reschedule(clock::time_point::max());
+    asio::post(ioc, [&] { later.set_result(5); });
+    int v = co_await f;
+    co_return v + static_cast<int>(cm.expired());
+  };
+  auto t = futura::create_task(ioc, futura::timeout(0ms, body));
+  ioc.run();
+  BOOST_TEST(t.result() == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_that_catches_the_expiry_and_returns_still_returns) {
+  auto never = std::make_shared<futura::promise<int>>();
+  auto body = [f = never->get_future()](futura::timeout_scope& cm) -> asio::awaitable<int> {
+    try {
+      co_await f;
+    } catch (futura::cancelled_error const&) {
+    }
+    co_return cm.expired() ? 1 : 0;
+  };
+  BOOST_TEST(futura::run(futura::timeout_at(clock::now(), body)) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_done_in_time_returns_and_leaves_no_timer_behind) {
+  // With the hour-long timer left armed, run() would not return for an hour.
+  BOOST_TEST(futura::run(futura::timeout(
+                 1h, [](futura::timeout_scope&) -> asio::awaitable<int> { co_return 3; })) == 3);
+  BOOST_CHECK_THROW(
+      futura::run(futura::timeout(1h,
+                                  [](futura::timeout_scope&) -> asio::awaitable<void> {
+                                    throw std::length_error("body");
+                                    co_return;
+                                  })),
+      std::length_error);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_the_caller_cancels_the_body_without_a_timeout_error) {
+  asio::io_context ioc;
+  auto never = std::make_shared<futura::promise<void>>();
+  bool body_cancelled = false;
+  auto body = [&, f = never->get_future()](futura::timeout_scope&) -> asio::awaitable<void> {
+    try {
+      co_await f;
+    } catch (futura::cancelled_error const&) {
+      body_cancelled = true;
+      throw;
+    }
+  };
+  auto outer = futura::create_task(ioc, futura::timeout(1h, body));
+  asio::post(ioc, [&] { asio::post(ioc, [&] { outer.cancel("caller"); }); });
+  ioc.run();
+  BOOST_TEST(body_cancelled);
+  BOOST_TEST(outer.cancelled());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <concepts>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -263,6 +264,147 @@ template <class T, class Rep, class Period>
 boost::asio::awaitable<detail::awaited_t<T>> timeout(std::chrono::duration<Rep, Period> d,
                                                      future<T> f) {
   return wait_for(std::move(f), d);
+}
+
+namespace detail {
+template <class F>
+inline constexpr bool is_future_v = false;
+template <class T>
+inline constexpr bool is_future_v<future<T>> = true;
+/// A body for a scope `S`: a function of `S&` (not a future, whose operator() takes any
+/// completion token).
+template <class F, class S>
+concept scope_body = !is_future_v<F> && std::invocable<F&, S&>;
+}  // namespace detail
+
+/// asyncio.Timeout: the deadline of a timeout_at() (or timeout(d, body)) scope, handed to
+/// its body, which may move it while it runs. Thread-safe.
+class timeout_scope {
+ public:
+  /// Deadlines are on the steady clock, as every futura timeout.
+  using clock = std::chrono::steady_clock;
+
+  /// The current deadline; clock::time_point::max() for none (asyncio's `when() is None`).
+  clock::time_point when() const {
+    std::lock_guard lk(p_->m);
+    return p_->when;
+  }
+  /// Moves the deadline (asyncio's reschedule()); time_point::max() removes it. A deadline
+  /// already past expires the scope at once. No effect once the scope has expired.
+  void reschedule(clock::time_point when) {
+    std::lock_guard lk(p_->m);
+    p_->when = when;
+    if (p_->armed && !p_->expired) arm_locked(p_);
+  }
+  /// As reschedule(now + d).
+  template <class Rep, class Period>
+  void reschedule(std::chrono::duration<Rep, Period> d) {
+    reschedule(detail::deadline_after(d));
+  }
+  /// Whether the deadline passed and the body was cancelled for it (asyncio's expired()),
+  /// even if the body then caught the cancellation and finished anyway.
+  bool expired() const {
+    std::lock_guard lk(p_->m);
+    return p_->expired;
+  }
+
+ private:
+  template <class F>
+  friend auto timeout_at(clock::time_point deadline, F body)
+      -> std::invoke_result_t<F&, timeout_scope&>;
+
+  struct impl {
+    impl(boost::asio::any_io_executor ex, clock::time_point when) : timer(ex), when(when) {}
+    mutable std::mutex m;
+    boost::asio::steady_timer timer;
+    clock::time_point when;
+    future<> task;
+    unsigned generation = 0;
+    bool armed = false;
+    bool expired = false;
+  };
+  explicit timeout_scope(std::shared_ptr<impl> p) noexcept : p_(std::move(p)) {}
+
+  /// (Re)starts the timer for `when`; the wait it replaces is told apart by its generation.
+  static void arm_locked(std::shared_ptr<impl> const& p) {
+    unsigned const g = ++p->generation;
+    p->armed = true;
+    if (p->when == clock::time_point::max()) {
+      p->timer.cancel();
+      return;
+    }
+    p->timer.expires_at(p->when);
+    p->timer.async_wait([p, g](boost::system::error_code ec) {
+      if (ec) return;
+      future<> task;
+      {
+        std::lock_guard lk(p->m);
+        if (g != p->generation || p->expired) return;  // rescheduled meanwhile
+        p->expired = true;
+        task = p->task;
+      }
+      task.cancel("timed out");
+    });
+  }
+  /// The scope is over: stop the timer, which holds the impl.
+  void close() noexcept {
+    std::lock_guard lk(p_->m);
+    ++p_->generation;
+    p_->timer.cancel();
+  }
+
+  std::shared_ptr<impl> p_;
+};
+
+/// asyncio.timeout_at as a scope: runs `body(scope)` (a function returning an awaitable,
+/// typically a coroutine lambda) as a task, and cancels it when the scope's deadline
+/// passes; the body may read and move the deadline through the timeout_scope& it is given.
+/// If the body ends with the cancelled_error of an expired scope, that becomes
+/// timeout_error (asyncio turns CancelledError into TimeoutError); a body that catches the
+/// cancellation and returns still returns. Cancelling the caller cancels the body.
+///
+/// \code
+/// auto fetch = futura::timeout_at(clock::now() + 5s, [&](futura::timeout_scope& cm)
+///     -> boost::asio::awaitable<std::string> {
+///   auto header = co_await read_header(sock);
+///   cm.reschedule(clock::now() + 30s);   // a large body gets longer
+///   co_return co_await read_body(sock, header);
+/// });
+/// std::string page = co_await std::move(fetch);
+/// \endcode
+template <class F>
+auto timeout_at(timeout_scope::clock::time_point deadline, F body)
+    -> std::invoke_result_t<F&, timeout_scope&> {
+  using result_t = typename std::invoke_result_t<F&, timeout_scope&>::value_type;
+  auto ex = co_await boost::asio::this_coro::executor;
+  timeout_scope scope(std::make_shared<timeout_scope::impl>(ex, deadline));
+  struct closer {
+    timeout_scope& s;
+    ~closer() { s.close(); }  // however the body ends: the timer must not outlive it
+  } const closing{scope};
+  auto task = create_task(ex, body(scope));  // `body` lives in this frame until the end
+  {
+    std::lock_guard lk(scope.p_->m);
+    scope.p_->task = task;
+    timeout_scope::arm_locked(scope.p_);
+  }
+  try {
+    // A cancellation of ours cancels the task (asyncio).
+    if constexpr (std::is_void_v<result_t>)
+      co_await task;
+    else
+      co_return co_await task;
+  } catch (cancelled_error const&) {
+    if (scope.expired()) throw timeout_error();
+    throw;
+  }
+}
+
+/// asyncio.timeout as a scope: timeout_at(now + d, body), for a body taking the
+/// timeout_scope&.
+template <class Rep, class Period, detail::scope_body<timeout_scope> F>
+auto timeout(std::chrono::duration<Rep, Period> d, F body) {
+  return timeout_at(detail::deadline_after(d), std::move(body));
 }
 
 namespace detail {
