@@ -142,3 +142,69 @@ BOOST_AUTO_TEST_CASE(acquire_for_racing_release_ends_with_every_unit_accounted_f
   BOOST_TEST(sem.try_acquire());
   BOOST_TEST(!sem.try_acquire());  // exactly the two units, none lost, none made up
 }
+
+// Issue 10: acquire_scoped(), asyncio's `async with sem`: the unit goes back by itself.
+std::size_t free_units(futura::semaphore& s) {
+  std::size_t n = 0;
+  while (s.try_acquire()) ++n;
+  for (std::size_t i = 0; i < n; ++i) s.release();
+  return n;
+}
+
+BOOST_AUTO_TEST_CASE(acquire_scoped_bounds_coroutines_and_every_unit_comes_back) {
+  asio::io_context ioc;
+  futura::semaphore limit(3);
+  int running = 0, peak = 0;
+  std::vector<futura::future<void>> tasks;
+  for (int i = 0; i < 12; ++i)
+    tasks.push_back(futura::create_task(ioc, [&, i]() -> asio::awaitable<void> {
+      auto held = co_await limit.acquire_scoped();
+      peak = std::max(peak, ++running);
+      co_await futura::sleep(1ms);
+      --running;
+      if (i % 4 == 0) throw std::runtime_error("failed while holding");  // still released
+    }));
+  ioc.run();
+  int failed = 0;
+  for (auto& t : tasks) failed += t.exception() != nullptr;
+  BOOST_TEST(failed == 3);
+  BOOST_TEST(peak == 3);
+  BOOST_TEST(free_units(limit) == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_scoped_waiter_cancelled_in_line_gives_its_turn_and_takes_nothing) {
+  asio::io_context ioc;
+  futura::semaphore s(0);
+  bool second_got_it = false;
+  auto first = futura::create_task(
+      ioc, [&]() -> asio::awaitable<void> { auto held = co_await s.acquire_scoped(); });
+  auto second = futura::create_task(ioc, [&]() -> asio::awaitable<void> {
+    auto held = co_await s.acquire_scoped();
+    second_got_it = true;
+  });
+  ioc.poll();
+  first.cancel();
+  ioc.poll();
+  BOOST_TEST(first.cancelled());
+  s.release();
+  ioc.run();
+  BOOST_TEST(second_got_it);
+  second.result();
+  BOOST_TEST(free_units(s) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_granted_scoped_unit_nobody_reads_goes_back_when_dropped) {
+  futura::semaphore s(1);
+  {
+    auto granted = s.acquire_scoped();
+    BOOST_TEST(granted.done());
+    BOOST_TEST(s.locked());
+  }
+  BOOST_TEST(free_units(s) == 1u);
+  {
+    auto waiting = s.acquire_scoped();
+    auto blocked = s.acquire_scoped();
+    BOOST_TEST(!blocked.done());
+  }  // the granted one goes back; the waiting one gives up its turn
+  BOOST_TEST(free_units(s) == 1u);
+}

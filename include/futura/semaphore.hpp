@@ -23,13 +23,14 @@ namespace futura {
 /// its future in line until it is dropped. Thread-safe.
 ///
 /// \code
-/// futura::semaphore limit(10);             // at most 10 downloads at once
-/// co_await limit.acquire();
-/// futura::semaphore::releaser done(limit);  // release() on scope exit
+/// futura::semaphore limit(10);                  // at most 10 downloads at once
+/// auto held = co_await limit.acquire_scoped();  // released on scope exit
 /// co_await download(url);
 /// \endcode
 class semaphore {
  public:
+  class releaser;
+
   /// Throws std::invalid_argument if `initial` is negative (Python's ValueError).
   explicit semaphore(std::ptrdiff_t initial = 1) {
     if (initial < 0) throw std::invalid_argument("Semaphore initial value must be >= 0");
@@ -50,6 +51,18 @@ class semaphore {
     }
     return waiters_.emplace_back(create_future<void>());
   }
+
+  /// acquire() with the unit in a releaser (asyncio's `async with sem`): the unit goes back
+  /// when the releaser is destroyed, so a forgotten release() cannot leak it. Cancelling
+  /// the future (or the coroutine awaiting it) gives up the turn; a unit granted to a future
+  /// nobody reads goes back when the future is dropped. acquire() stays the two-statement
+  /// form (a releaser from acquire() itself would release twice there).
+  ///
+  /// \code
+  /// auto held = co_await limit.acquire_scoped();   // a semaphore::releaser
+  /// co_await download(url);                        // released at the end of the scope
+  /// \endcode
+  future<releaser> acquire_scoped();
 
   /// Waits at most `timeout` for a unit; true if it was granted (release() it later).
   template <class Rep, class Period>
@@ -118,6 +131,10 @@ class semaphore {
   std::size_t count_ = 0;
   std::deque<future<void>> waiters_;
 };
+
+inline future<semaphore::releaser> semaphore::acquire_scoped() {
+  return acquire().then([this] { return releaser(*this); });
+}
 
 }  // namespace futura
 
