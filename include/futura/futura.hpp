@@ -11,6 +11,7 @@
 /// `futura::detail` is part of the interface.
 
 #include <futura/as_completed.hpp>
+#include <futura/awaitable_operators.hpp>
 #include <futura/errors.hpp>
 #include <futura/future.hpp>
 #include <futura/gather.hpp>
