@@ -10,6 +10,7 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
@@ -583,6 +584,59 @@ BOOST_AUTO_TEST_CASE(the_packaged_form_on_an_io_context_is_loop_bound) {
   BOOST_TEST(runs_out_of_work(ioc));
   BOOST_TEST(what == "Result is not set.");
   BOOST_TEST(f.result() == 1);
+}
+
+// Issue 10: Asio's rule for a token's allocator: the operation's state comes from it.
+namespace {
+struct alloc_counts {
+  std::size_t allocated = 0, freed = 0, bytes = 0;
+};
+template <class T>
+struct counting_allocator {
+  using value_type = T;
+  alloc_counts* counts;
+  explicit counting_allocator(alloc_counts* c) noexcept : counts(c) {}
+  template <class U>
+  counting_allocator(counting_allocator<U> const& o) noexcept : counts(o.counts) {}
+  T* allocate(std::size_t n) {
+    ++counts->allocated;
+    counts->bytes += n * sizeof(T);
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    ++counts->freed;
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(counting_allocator<U> const& o) const noexcept {
+    return counts == o.counts;
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_operation_state_comes_from_the_tokens_allocator) {
+  alloc_counts counts;
+  asio::io_context ioc;
+  {
+    asio::steady_timer timer(ioc, 0ms);
+    auto f = timer.async_wait(
+        asio::bind_allocator(counting_allocator<void>(&counts), futura::use_future));
+    static_assert(std::is_same_v<decltype(f), futura::future<void>>);
+    BOOST_TEST(counts.allocated >= 1u);  // the state, at least
+    BOOST_TEST(counts.bytes >= sizeof(futura::detail::state<void>));
+    ioc.run();
+    f.result();
+    auto g = asio::post(
+        ioc, asio::bind_allocator(counting_allocator<void>(&counts), futura::use_future));
+    auto cancelled = asio::steady_timer(ioc, 1h).async_wait(
+        asio::bind_allocator(counting_allocator<void>(&counts), futura::use_future));
+    ioc.restart();
+    ioc.run();
+    g.result();
+    BOOST_TEST(cancelled.cancelled());  // a temporary timer: destroyed, it aborted the wait
+  }
+  BOOST_TEST(counts.allocated >= 3u);
+  BOOST_TEST(counts.freed == counts.allocated);  // every state freed with it
 }
 
 BOOST_AUTO_TEST_SUITE_END()

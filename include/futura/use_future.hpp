@@ -8,6 +8,7 @@
 #include <futura/future.hpp>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
@@ -53,6 +54,8 @@ struct use_future_t {
 /// error code becomes boost::system::system_error; operation_aborted makes the future
 /// cancelled. A handler destroyed uncalled (its io_context destroyed) gives
 /// broken_promise. Futures of operations on an io_context are loop-bound.
+/// `boost::asio::bind_allocator(alloc, futura::use_future)` allocates the operation's state
+/// (and what the operation allocates) with `alloc`.
 inline constexpr use_future_t use_future{};
 
 namespace detail {
@@ -199,19 +202,34 @@ decltype(auto) operation_executor_source(Initiation const& init, InitArgs const&
 
 /// The state of an operation about to start: running from the start, interruptible when
 /// the operation's executor is known, created with the references of both ends.
-template <class T, class Initiation, class... InitArgs>
-auto make_op_state(Initiation const& init, InitArgs const&... args) {
+/// `alloc`: the token's allocator, or null (void) for Asio's per-thread cache.
+template <class T, class Alloc, class Initiation, class... InitArgs>
+auto make_op_state(Alloc const* alloc, Initiation const& init, InitArgs const&... args) {
   auto&& source = operation_executor_source(init, args...);
   using source_t = std::remove_cvref_t<decltype(source)>;
   if constexpr (has_executor<source_t>) {
     using state_t = op_state<T, std::decay_t<decltype(source.get_executor())>>;
-    return state_t::create(source.get_executor(), /*started=*/true);
+    return state_t::create(source.get_executor(), /*started=*/true, alloc);
   } else if constexpr (std::is_pointer_v<source_t>) {
     using state_t = op_state<T, std::decay_t<decltype(source->get_executor())>>;
-    return state_t::create(source->get_executor(), /*started=*/true);
+    return state_t::create(source->get_executor(), /*started=*/true, alloc);
   } else {
-    return op_state<T, boost::asio::any_io_executor>::create_late();
+    return op_state<T, boost::asio::any_io_executor>::create_late(alloc);
   }
+}
+
+/// use_future's initiation, with the token's allocator (or none: Alloc void).
+template <class T, class Alloc, class Initiation, class... InitArgs>
+future<T> initiate_op(Alloc const* alloc, Initiation&& init, InitArgs&&... args) {
+  auto* s = make_op_state<T>(alloc, init, args...);
+  using state_t = std::remove_pointer_t<decltype(s)>;
+  auto f = adopt<T>(s);  // the future's reference
+  if constexpr (std::is_void_v<Alloc>)
+    std::forward<Initiation>(init)(op_handler<T, state_t>(s), std::forward<InitArgs>(args)...);
+  else  // the operation allocates what it needs with it too
+    std::forward<Initiation>(init)(boost::asio::bind_allocator(*alloc, op_handler<T, state_t>(s)),
+                                   std::forward<InitArgs>(args)...);
+  return f;
 }
 
 /// The state of use_future(fn): pending until the operation completes (cancelling it
@@ -263,12 +281,28 @@ class async_result<futura::use_future_t, R(Args...)> {
 
   template <class Initiation, class... InitArgs>
   static return_type initiate(Initiation&& init, futura::use_future_t, InitArgs&&... args) {
-    auto* s = futura::detail::make_op_state<value_type>(init, args...);
-    using state_t = std::remove_pointer_t<decltype(s)>;
-    auto f = futura::detail::adopt<value_type>(s);  // the future's reference
-    std::forward<Initiation>(init)(futura::detail::op_handler<value_type, state_t>(s),
-                                   std::forward<InitArgs>(args)...);
-    return f;
+    return futura::detail::initiate_op<value_type>(static_cast<void const*>(nullptr),
+                                                   std::forward<Initiation>(init),
+                                                   std::forward<InitArgs>(args)...);
+  }
+};
+
+/// `bind_allocator(alloc, futura::use_future)`: the operation's state, and what the
+/// operation itself allocates, come from `alloc` (Asio's rule for a token's allocator).
+template <class Alloc, class R, class... Args>
+class async_result<allocator_binder<futura::use_future_t, Alloc>, R(Args...)> {
+  using value_type = typename futura::detail::op_signature<R(Args...)>::value;
+
+ public:
+  using return_type = futura::future<value_type>;
+
+  template <class Initiation, class... InitArgs>
+  static return_type initiate(Initiation&& init,
+                              allocator_binder<futura::use_future_t, Alloc> const& token,
+                              InitArgs&&... args) {
+    Alloc const alloc = token.get_allocator();
+    return futura::detail::initiate_op<value_type>(&alloc, std::forward<Initiation>(init),
+                                                   std::forward<InitArgs>(args)...);
   }
 };
 

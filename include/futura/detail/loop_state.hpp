@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -30,6 +31,38 @@ template <class Executor>
 bool is_loop_executor(Executor const& ex) noexcept {
   return io_context_of(ex) != nullptr;
 }
+
+/// A state `Base` allocated with `Alloc` (Asio's rule: an operation allocates with its
+/// completion token's allocator), which it keeps, to free itself with.
+template <class Base, class Alloc>
+class allocated final : public Base {
+  using alloc_t = typename std::allocator_traits<Alloc>::template rebind_alloc<allocated>;
+
+ public:
+  template <class... A>
+  static allocated* create(Alloc const& a, A&&... args) {
+    alloc_t al(a);
+    auto* p = std::allocator_traits<alloc_t>::allocate(al, 1);
+    try {
+      return ::new (static_cast<void*>(p)) allocated(a, std::forward<A>(args)...);
+    } catch (...) {
+      std::allocator_traits<alloc_t>::deallocate(al, p, 1);
+      throw;
+    }
+  }
+
+ private:
+  template <class... A>
+  explicit allocated(Alloc const& a, A&&... args) : Base(std::forward<A>(args)...), alloc_(a) {}
+  void destroy() noexcept override {
+    this->on_destroy();
+    alloc_t al(alloc_);
+    this->~allocated();
+    std::allocator_traits<alloc_t>::deallocate(al, this, 1);
+  }
+
+  Alloc alloc_;
+};
 
 /// A state that knows its executor (create_future(executor), create_task, use_future), and
 /// holds the registry of its executor's context, which outlives the context: so it can
@@ -117,14 +150,16 @@ class loop_state : public state<T>, protected executor_holder {
 /// operation's cancellation handler may refer to a destroyed I/O object. A task's
 /// cancellation is always posted (see create_task_state).
 template <class T, class Executor>
-class op_state final : public loop_state<T, Executor> {
+class op_state : public loop_state<T, Executor> {
  public:
   /// `started`: the operation is under way already (running), and the state is created
-  /// with the references of the future and of the handler.
-  static op_state* create(Executor ex, bool started = false) {
+  /// with the references of the future and of the handler. `alloc`: allocate it with
+  /// that allocator (the completion token's); null: Asio's per-thread cache.
+  template <class Alloc = void>
+  static op_state* create(Executor ex, bool started = false, Alloc const* alloc = nullptr) {
     auto const loop = is_loop_executor(ex) ? state_base::loop_bound : state_base::plain;
-    return new op_state(std::move(ex), loop | state_base::interruptible,
-                        started ? running : pending, started ? 2 : 1);
+    return make(alloc, std::move(ex), loop | state_base::interruptible, started ? running : pending,
+                started ? 2 : 1);
   }
   /// The state of a task: its cancellation is always posted, so that it reaches the
   /// coroutine where it is suspended (a task cancelling itself gets it at its next
@@ -141,17 +176,28 @@ class op_state final : public loop_state<T, Executor> {
   /// a deferred chain): its cancellation slot can only be emitted on the executor of the
   /// coroutine that awaits it, which offers it (offer_executor) when it starts waiting.
   /// Until then cancel() returns false: there is nowhere to emit it safely.
-  static op_state* create_late() requires std::is_same_v<Executor, boost::asio::any_io_executor> {
+  template <class Alloc = void>
+  static op_state* create_late(Alloc const* alloc = nullptr) requires
+      std::is_same_v<Executor, boost::asio::any_io_executor> {
     auto* s =
-        new op_state(Executor(), state_base::interruptible | state_base::late_executor, running, 2);
+        make(alloc, Executor(), state_base::interruptible | state_base::late_executor, running, 2);
     s->ex_.reset();
     return s;
   }
 
   boost::asio::cancellation_slot slot() noexcept { return signal_.slot(); }
 
- private:
+ protected:
   using loop_state<T, Executor>::loop_state;
+
+ private:
+  template <class Alloc, class... A>
+  static op_state* make(Alloc const* alloc, A&&... args) {
+    if constexpr (std::is_void_v<Alloc>)
+      return new op_state(std::forward<A>(args)...);
+    else
+      return allocated<op_state, Alloc>::create(*alloc, std::forward<A>(args)...);
+  }
 
   void offer_executor(void const* any_io_ex) noexcept override {
     if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {

@@ -389,11 +389,15 @@ class state : public state_base {
     if (status() == value) value_.~stored();
   }
 
- private:
-  void destroy() noexcept final {
+ protected:
+  /// Frees the state with delete (its class's operator new); a state made with an
+  /// allocator (allocated<>) frees itself with that instead.
+  void destroy() noexcept override {
     on_destroy();
     delete this;
   }
+
+ private:
   std::type_info const& value_type() const noexcept override { return typeid(T); }
 
   union {
