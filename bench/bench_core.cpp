@@ -2,7 +2,7 @@
 //
 //   round_trip/*           promise → future → set → get on one thread, per round trip
 //   round_trip_callback/*  the same with one done callback attached before the set
-//   pool/*                 1,000 tiny tasks on a 2-worker pool, every result collected
+//   pool*/*                1,000 tiny tasks on a pool, every result collected (see 2.)
 //
 // Every benchmark reports items_per_second (round trips or tasks) and a label naming the
 // contender; bench/ratios.py turns a --benchmark_format=json run into the ratios of the
@@ -24,7 +24,9 @@
 #include <boost/thread/future.hpp>
 
 #include <atomic>
+#include <barrier>
 #include <future>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -108,12 +110,16 @@ BENCHMARK(round_trip_callback_futura)->Name("round_trip_callback/futura");
 BENCHMARK(round_trip_callback_boost)->Name("round_trip_callback/boost_then");
 
 // ---------------------------------------------------------------------------------------
-// 2. Pool throughput: 1,000 tiny tasks on a 2-worker pool, then every result collected.
-// The pool is built before the timed loop; the submitting thread is the benchmark's own,
-// a third thread on the workers' cores. Timed in wall-clock time.
+// 2. Pool throughput: 1,000 tiny tasks per iteration, every result collected. Arguments:
+// workers, and submitting threads (the 1,000 split between them, all submitting at once:
+// that is where a shared registry would contend). The pool is built before the timed loop;
+// with one submitter, the submitting thread is the benchmark's own. Wall-clock time.
+//
+//   pool/<contender>                     2 workers, 1 submitter: the headline figures
+//   pool/<contender>/workers:N           N = 1, 2, 4, 8 workers, 1 submitter
+//   pool_submitters/<contender>          2 workers, 4 submitters
 
 constexpr int tasks = 1000;
-constexpr int workers = 2;
 
 void report_tasks(benchmark::State& state, char const* label) {
   auto const n = static_cast<double>(state.iterations()) * tasks;
@@ -124,71 +130,114 @@ void report_tasks(benchmark::State& state, char const* label) {
   state.SetLabel(label);
 }
 
+/// Runs `submit_range(begin, end)` for [0, tasks) split over `submitters` threads that
+/// start together (the benchmark's own thread takes the first share), then `collect()`.
+template <class Submit, class Collect>
+void submit_and_collect(int submitters, Submit&& submit_range, Collect&& collect) {
+  if (submitters <= 1) {
+    submit_range(0, tasks);
+  } else {
+    std::barrier start(submitters);
+    std::vector<std::jthread> others;
+    int const share = tasks / submitters;
+    for (int t = 1; t < submitters; ++t)
+      others.emplace_back([&, t] {
+        start.arrive_and_wait();
+        submit_range(t * share, t + 1 == submitters ? tasks : (t + 1) * share);
+      });
+    start.arrive_and_wait();
+    submit_range(0, share);
+  }  // the other submitters are joined here
+  collect();
+}
+
 // The floor: what Asio itself costs to run a task, with nothing to carry a result back but
 // one shared counter, and one wake-up for the whole batch.
 void pool_raw_post(benchmark::State& state) {
-  boost::asio::thread_pool pool(workers);
+  boost::asio::thread_pool pool(state.range(0));
   std::atomic<int> finished{0};
   for (auto _ : state) {
     finished.store(0, std::memory_order_relaxed);
-    for (int i = 0; i < tasks; ++i)
-      boost::asio::post(pool, [&finished, i] {
-        benchmark::DoNotOptimize(i * 2);
-        if (finished.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) finished.notify_one();
-      });
-    for (int n; (n = finished.load(std::memory_order_acquire)) < tasks;)
-      finished.wait(n, std::memory_order_acquire);
+    submit_and_collect(
+        static_cast<int>(state.range(1)),
+        [&](int b, int e) {
+          for (int i = b; i < e; ++i)
+            boost::asio::post(pool, [&finished, i] {
+              benchmark::DoNotOptimize(i * 2);
+              if (finished.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks)
+                finished.notify_one();
+            });
+        },
+        [&] {
+          for (int n; (n = finished.load(std::memory_order_acquire)) < tasks;)
+            finished.wait(n, std::memory_order_acquire);
+        });
   }
   report_tasks(state, "floor: asio::post + atomic counter");
 }
 
-void pool_asio_use_future(benchmark::State& state) {
-  boost::asio::thread_pool pool(workers);
-  std::vector<std::future<int>> futures;
-  futures.reserve(tasks);
+/// The futures of [b, e) go to their own slots: submitters never share a vector.
+template <class Future, class MakeFuture, class Get>
+void pool_futures(benchmark::State& state, MakeFuture&& make, Get&& get, char const* label) {
+  std::vector<Future> futures(tasks);
   for (auto _ : state) {
-    for (int i = 0; i < tasks; ++i)
-      futures.push_back(boost::asio::post(pool, boost::asio::use_future([i] { return i * 2; })));
-    long sum = 0;
-    for (auto& f : futures) sum += f.get();
-    benchmark::DoNotOptimize(sum);
-    futures.clear();
+    submit_and_collect(
+        static_cast<int>(state.range(1)),
+        [&](int b, int e) {
+          for (int i = b; i < e; ++i) futures[i] = make(i);
+        },
+        [&] {
+          long sum = 0;
+          for (auto& f : futures) sum += get(f);
+          benchmark::DoNotOptimize(sum);
+        });
   }
-  report_tasks(state, "peer: asio::post(use_future) + std::future::get");
+  report_tasks(state, label);
+}
+
+void pool_asio_use_future(benchmark::State& state) {
+  boost::asio::thread_pool pool(state.range(0));
+  pool_futures<std::future<int>>(
+      state,
+      [&](int i) { return boost::asio::post(pool, boost::asio::use_future([i] { return i * 2; })); },
+      [](std::future<int>& f) { return f.get(); },
+      "peer: asio::post(use_future) + std::future::get");
 }
 
 void pool_futura_executor(benchmark::State& state) {
-  futura::thread_pool_executor pool{{.max_workers = workers}};
-  std::vector<futura::future<int>> futures;
-  futures.reserve(tasks);
-  for (auto _ : state) {
-    for (int i = 0; i < tasks; ++i) futures.push_back(pool.submit([i] { return i * 2; }));
-    long sum = 0;
-    for (auto& f : futures) sum += f.result();
-    benchmark::DoNotOptimize(sum);
-    futures.clear();
-  }
-  report_tasks(state, "futura::thread_pool_executor::submit + result");
+  futura::thread_pool_executor pool{{.max_workers = static_cast<int>(state.range(0))}};
+  pool_futures<futura::future<int>>(
+      state, [&](int i) { return pool.submit([i] { return i * 2; }); },
+      [](futura::future<int>& f) { return f.result(); },
+      "futura::thread_pool_executor::submit + result");
 }
 
 void pool_futura_submit(benchmark::State& state) {
-  boost::asio::thread_pool pool(workers);
+  boost::asio::thread_pool pool(state.range(0));
   auto const ex = pool.get_executor();
-  std::vector<futura::future<int>> futures;
-  futures.reserve(tasks);
-  for (auto _ : state) {
-    for (int i = 0; i < tasks; ++i) futures.push_back(futura::submit(ex, [i] { return i * 2; }));
-    long sum = 0;
-    for (auto& f : futures) sum += f.result();
-    benchmark::DoNotOptimize(sum);
-    futures.clear();
-  }
-  report_tasks(state, "futura::submit(asio::thread_pool) + result");
+  pool_futures<futura::future<int>>(
+      state, [&](int i) { return futura::submit(ex, [i] { return i * 2; }); },
+      [](futura::future<int>& f) { return f.result(); },
+      "futura::submit(asio::thread_pool) + result");
 }
 
-BENCHMARK(pool_raw_post)->Name("pool/raw_post")->UseRealTime();
-BENCHMARK(pool_asio_use_future)->Name("pool/asio_use_future")->UseRealTime();
-BENCHMARK(pool_futura_executor)->Name("pool/futura_executor")->UseRealTime();
-BENCHMARK(pool_futura_submit)->Name("pool/futura_submit")->UseRealTime();
+#define FUTURA_POOL_BENCH(fn, name)                                                      \
+  BENCHMARK(fn)->Name("pool/" name)->Args({2, 1})->ArgNames({"workers", "submitters"})  \
+      ->UseRealTime();                                                                   \
+  BENCHMARK(fn)                                                                          \
+      ->Name("pool_submitters/" name)                                                    \
+      ->Args({2, 4})                                                                     \
+      ->ArgNames({"workers", "submitters"})                                              \
+      ->UseRealTime();                                                                   \
+  BENCHMARK(fn)                                                                          \
+      ->Name("pool_workers/" name)                                                       \
+      ->ArgsProduct({{1, 2, 4, 8}, {1}})                                                 \
+      ->ArgNames({"workers", "submitters"})                                              \
+      ->UseRealTime();
+
+FUTURA_POOL_BENCH(pool_raw_post, "raw_post")
+FUTURA_POOL_BENCH(pool_asio_use_future, "asio_use_future")
+FUTURA_POOL_BENCH(pool_futura_executor, "futura_executor")
+FUTURA_POOL_BENCH(pool_futura_submit, "futura_submit")
 
 }  // namespace
