@@ -1,6 +1,7 @@
 // futura as an Asio completion token, against Asio's own tokens, in one binary with the core.
 //
-//   await/*      one co_await inside an awaitable<> on a one-thread io_context
+//   await/*      one co_await inside an awaitable<> on a one-thread io_context (and a
+//                loop future set by another handler of the loop: await/futura_loop_set)
 //   op_post/*    asio::post(io_context, token), one run_one() turn, then the result
 //   op_timer/*   an expired steady_timer's async_wait(token), one run_one(), the result
 //   tcp_echo/*   64 bytes there and back over a loopback TCP connection, client and echo
@@ -67,6 +68,19 @@ asio::awaitable<void> await_futura_post(benchmark::State& state) {
   for (auto _ : state) co_await asio::post(ex, futura::use_future);
 }
 
+// A loop future completed by another handler of the same loop: create_future(ex), a posted
+// lambda sets it, the coroutine awaits it (asyncio's `fut = loop.create_future();
+// loop.call_soon(fut.set_result, 1); await fut`). The waiter cannot resume inside
+// set_result (asyncio's rule), so it takes a second turn of the loop.
+asio::awaitable<void> await_futura_loop_set(benchmark::State& state) {
+  auto ex = co_await asio::this_coro::executor;
+  for (auto _ : state) {
+    auto f = futura::create_future<int>(ex);
+    asio::post(ex, [f] { f.set_result(1); });
+    benchmark::DoNotOptimize(co_await f);
+  }
+}
+
 void bench_await_post_use_awaitable(benchmark::State& state) {
   run_coroutine(state, await_post_use_awaitable);
   state.SetItemsProcessed(state.iterations());
@@ -83,7 +97,14 @@ void bench_await_futura_post(benchmark::State& state) {
   state.SetLabel("co_await asio::post(ex, futura::use_future)");
 }
 
+void bench_await_futura_loop_set(benchmark::State& state) {
+  run_coroutine(state, await_futura_loop_set);
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("create_future(ex), posted set_result, co_await");
+}
+
 BENCHMARK(bench_await_post_use_awaitable)->Name("await/post_use_awaitable");
+BENCHMARK(bench_await_futura_loop_set)->Name("await/futura_loop_set");
 BENCHMARK(bench_await_futura_ready)->Name("await/futura_ready");
 BENCHMARK(bench_await_futura_post)->Name("await/futura_post");
 

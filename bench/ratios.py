@@ -39,7 +39,9 @@ RATIOS = [
      "rate", None),
     # futura as an Asio completion token (bench_asio.cpp)
     ("co_await: futura (done by the loop) / post+use_awaitable (time)", "await/futura_post",
-     "await/post_use_awaitable", "time", 1.3),
+     "await/post_use_awaitable", "time", None),
+    ("co_await: loop future set by a posted handler / post+use_awaitable (time)",
+     "await/futura_loop_set", "await/post_use_awaitable", "time", 1.3),
     ("co_await: futura (already done) / post+use_awaitable (time)", "await/futura_ready",
      "await/post_use_awaitable", "time", None),
     ("post op: futura::use_future / plain callback (time)", "op_post/futura",

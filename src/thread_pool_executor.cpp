@@ -4,7 +4,11 @@
 #include <futura/detail/context_registry.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #if defined(__linux__)
 #include <pthread.h>
@@ -14,6 +18,7 @@ namespace futura {
 namespace {
 
 thread_local detail::pool_core const* t_current_pool = nullptr;
+thread_local std::size_t t_worker_index = 0;  // valid while t_current_pool is set
 std::atomic<unsigned> g_pool_counter{0};
 
 void set_thread_name(std::string const& name) {
@@ -39,60 +44,87 @@ std::size_t worker_count(std::optional<int> requested) {
 
 namespace detail {
 
-std::size_t pending_work::add(state_base* s) {
-  std::lock_guard lk(mutex_);
-  std::size_t slot;
-  if (free_.empty()) {
-    slots_.push_back({s, next_seq_});
-    slot = slots_.size() - 1;
-    try {
-      free_.reserve(slots_.size());
-    } catch (...) {
-      slots_.pop_back();
-      throw;
-    }
-  } else {
-    slot = free_.back();
-    free_.pop_back();
-    slots_[slot] = {s, next_seq_};
+submit_log::~submit_log() {
+  chunk* c = first_->next.load(std::memory_order_relaxed);
+  first_->next.store(nullptr, std::memory_order_relaxed);
+  while (c) {
+    chunk* next = c->next.load(std::memory_order_relaxed);
+    delete c;
+    c = next;
   }
-  ++next_seq_;
-  return slot;
 }
 
-void pending_work::remove(std::size_t slot, state_base* s) noexcept {
-  if (slot == none) return;
-  std::lock_guard lk(mutex_);
-  // take_all() may have emptied the slot already; it is never reused after that (no submit
-  // passes shutdown), but a state pointer is only ever in the slot it was given.
-  if (slots_[slot].state != s) return;
-  slots_[slot].state = nullptr;
-  free_.push_back(slot);
+void submit_log::take_all(std::vector<std::pair<std::uint64_t, state_base*>>& out) {
+  chunk* c = first_;
+  do {
+    for (auto& e : c->entries) {
+      state_base* s = e.state.load(std::memory_order_acquire);
+      while (s && s != claimed()) {
+        if (!e.state.compare_exchange_weak(s, claimed(), std::memory_order_acq_rel,
+                                           std::memory_order_acquire))
+          continue;
+        // Claimed: its task cannot be destroyed until the entry is released.
+        s->add_ref();
+        try {
+          out.emplace_back(e.seq, s);
+        } catch (...) {
+          s->release();
+          e.state.store(s, std::memory_order_release);  // still queued, as it was
+          throw;
+        }
+        e.state.store(nullptr, std::memory_order_release);
+        break;
+      }
+    }
+    c = c->next.load(std::memory_order_acquire);
+  } while (c != first_);
 }
 
-std::vector<state_base*> pending_work::take_all() {
-  std::vector<entry> taken;
-  {
-    std::lock_guard lk(mutex_);
-    taken.reserve(slots_.size() - free_.size());
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      if (!slots_[i].state) continue;
-      slots_[i].state->add_ref();  // the worker may drop its task while we cancel
-      taken.push_back(slots_[i]);
-      slots_[i].state = nullptr;
-      free_.push_back(i);
-    }
+namespace {
+/// Every log the calling thread owns, so that its end lets other threads adopt them.
+struct thread_logs {
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<submit_log>>> logs;
+  thread_logs() = default;
+  thread_logs(thread_logs const&) = delete;
+  thread_logs& operator=(thread_logs const&) = delete;
+  ~thread_logs() {
+    for (auto& [pool, log] : logs) log->owned.store(false, std::memory_order_release);
   }
-  std::sort(taken.begin(), taken.end(),
-            [](entry const& a, entry const& b) { return a.seq < b.seq; });
-  std::vector<state_base*> out;
-  out.reserve(taken.size());
-  for (auto const& e : taken) out.push_back(e.state);
-  return out;
+};
+thread_local thread_logs t_logs;
+std::atomic<std::uint64_t> g_pool_ids{0};
+}  // namespace
+
+submit_log& pool_core::find_log() {
+  auto& mine = t_logs.logs;
+  std::shared_ptr<submit_log> log;
+  for (auto& [pool, l] : mine)
+    if (pool == id_) log = l;
+  if (!log) {
+    // Logs of pools that are gone (only this thread still holds them) go first.
+    std::erase_if(mine, [](auto const& p) { return p.second.use_count() == 1; });
+    {
+      std::lock_guard lk(logs_mutex_);
+      for (auto& l : logs_) {  // adopt the log of a thread that ended
+        bool expected = false;
+        if (l->owned.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+          log = l;
+          break;
+        }
+      }
+      if (!log) logs_.push_back(log = std::make_shared<submit_log>());
+    }
+    mine.emplace_back(id_, log);
+  }
+  t_last_log = {id_, log.get()};
+  return *log;
 }
 
 pool_core::pool_core(thread_pool_options options)
-    : options_(std::move(options)), workers_(worker_count(options_.max_workers)) {
+    : id_(g_pool_ids.fetch_add(1, std::memory_order_relaxed) + 1),
+      options_(std::move(options)),
+      workers_(worker_count(options_.max_workers)) {
+  finished_ = std::make_unique<finish_counter[]>(workers_ + 1);
   if (options_.thread_name_prefix.empty())
     options_.thread_name_prefix = "futura-" + std::to_string(g_pool_counter.fetch_add(1));
 }
@@ -109,10 +141,11 @@ void pool_core::start(std::shared_ptr<pool_core> const& self) {
   }
 }
 
-void pool_core::worker(std::shared_ptr<pool_core> /*self: keeps the pool alive*/, std::size_t,
+void pool_core::worker(std::shared_ptr<pool_core> /*self: keeps the pool alive*/, std::size_t index,
                        std::string name) {
   set_thread_name(name);
   t_current_pool = this;
+  t_worker_index = index;
   if (options_.initializer) {
     try {
       options_.initializer();
@@ -136,23 +169,39 @@ void pool_core::worker(std::shared_ptr<pool_core> /*self: keeps the pool alive*/
   // `self` may be the last owner: an orphaned pool is freed by its last worker.
 }
 
-void pool_core::enter() {
-  auto const g = gate_.fetch_add(one_submit, std::memory_order_acquire);
-  if (g & (shut_down | broken)) {
-    gate_.fetch_sub(one_submit, std::memory_order_release);
-    if (g & broken) std::rethrow_exception(broken_error());
-    throw broken_executor("cannot schedule new futures after shutdown");
-  }
+void pool_core::refuse(std::uint64_t gate) const {
+  if (gate & broken) std::rethrow_exception(broken_error());
+  throw broken_executor("cannot schedule new futures after shutdown");
 }
 
 void pool_core::task_finished() noexcept {
-  if (unfinished_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
-  if (!(gate_.load(std::memory_order_seq_cst) & shut_down)) return;
-  unfinished_.notify_all();  // shutdown(true) may wait for this
-  if (orphaned_.load(std::memory_order_acquire)) drop_parked();
+  // seq_cst, then the gate: Dekker's handshake with shutdown, which sets `drained` and
+  // then counts; one of the two sees the other.
+  if (t_current_pool == this) {
+    auto& mine = finished_[t_worker_index].n;  // this worker's alone
+    mine.store(mine.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+  } else {
+    finished_[workers_].n.fetch_add(1, std::memory_order_seq_cst);
+  }
+  if (!(gate_.load(std::memory_order_seq_cst) & drained)) return;
+  progress_.fetch_add(1, std::memory_order_seq_cst);
+  progress_.notify_all();  // shutdown(true) may wait for this
+  if (orphaned_.load(std::memory_order_acquire) && all_finished()) drop_parked();
+}
+
+bool pool_core::all_finished() noexcept {
+  std::uint64_t submitted = 0, finished = 0;
+  {
+    std::lock_guard lk(logs_mutex_);
+    for (auto const& l : logs_) submitted += l->submitted.load(std::memory_order_seq_cst);
+  }
+  for (std::size_t i = 0; i <= workers_; ++i)
+    finished += finished_[i].n.load(std::memory_order_seq_cst);
+  return finished == submitted;
 }
 
 void pool_core::drop_parked() noexcept {
+  if (parked_dropped_.exchange(true, std::memory_order_acq_rel)) return;
   try {
     context_registry::of(pool_).shutdown();
   } catch (...) {
@@ -160,19 +209,30 @@ void pool_core::drop_parked() noexcept {
   }
 }
 
+std::vector<std::pair<std::uint64_t, state_base*>> pool_core::take_queued() {
+  std::vector<std::pair<std::uint64_t, state_base*>> all;
+  std::lock_guard lk(logs_mutex_);
+  for (auto const& l : logs_) {
+    auto const from = all.size();
+    l->take_all(all);
+    std::sort(all.begin() + static_cast<std::ptrdiff_t>(from), all.end());
+  }
+  return all;
+}
+
 void pool_core::cancel_pending() {
-  auto const states = pending_.take_all();
-  // Drops each reference taken by take_all(), whatever happens.
+  auto const states = take_queued();
+  // Drops each reference taken by take_queued(), whatever happens.
   struct release_from {
-    std::vector<state_base*> const& states;
+    std::vector<std::pair<std::uint64_t, state_base*>> const& states;
     std::size_t i = 0;
     ~release_from() {
-      for (; i < states.size(); ++i) states[i]->release();
+      for (; i < states.size(); ++i) states[i].second->release();
     }
   } guard{states};
   // Cancelling runs the futures' callbacks here, in the caller, as Python's shutdown does.
   for (; guard.i < states.size(); ++guard.i) {
-    auto* const s = states[guard.i];
+    auto* const s = states[guard.i].second;
     s->cancel({});
     s->release();
   }
@@ -180,15 +240,15 @@ void pool_core::cancel_pending() {
 
 void pool_core::fail_pending() noexcept {
   try {
-    auto const states = pending_.take_all();
-    for (auto* s : states) {
+    auto const states = take_queued();
+    for (auto const& [seq, s] : states) {
       try {
         s->try_set_exception(broken_error());
       } catch (...) {  // bad_alloc: the worker that dequeues it fails it instead
       }
       s->release();
     }
-  } catch (...) {  // bad_alloc in take_all: likewise
+  } catch (...) {  // bad_alloc: likewise
   }
 }
 
@@ -200,10 +260,18 @@ void pool_core::shutdown(bool wait, bool cancel_futures) {
   auto const prev =
       gate_.fetch_or(shut_down | (cancel_futures ? cancelling : 0), std::memory_order_seq_cst);
   if (!(prev & shut_down)) {
-    // Submits that passed the check are posting now; let them, then release the pool's
-    // own work count so the workers leave once the queue is empty.
-    for (backoff b; gate_.load(std::memory_order_acquire) >= one_submit;) b.pause();
-    pool_.wait();  // with no threads of its own, this only drops the work count
+    // Submits that passed the check are posting now: let them (each is marked active in
+    // its log), so that the submitted counts are final; then release the pool's own work
+    // count so the workers leave once the queue is empty.
+    {
+      std::lock_guard lk(logs_mutex_);
+      for (auto const& l : logs_)
+        for (backoff b; l->active.load(std::memory_order_seq_cst);) b.pause();
+    }
+    gate_.fetch_or(drained, std::memory_order_seq_cst);
+    progress_.fetch_add(1, std::memory_order_seq_cst);
+    progress_.notify_all();  // a concurrent shutdown(true) waits for `drained` too
+    pool_.wait();            // with no threads of its own, this only drops the work count
   }
   if (cancel_futures && !(prev & cancelling)) cancel_pending();
   if (!wait) return;
@@ -212,9 +280,11 @@ void pool_core::shutdown(bool wait, bool cancel_futures) {
         "shutdown(wait=true) from a worker of the same pool would wait "
         "for itself");
   // The submitted work first; then nothing that could complete a parked handler is left.
-  for (auto n = unfinished_.load(std::memory_order_seq_cst); n != 0;
-       n = unfinished_.load(std::memory_order_seq_cst))
-    unfinished_.wait(n, std::memory_order_seq_cst);
+  for (;;) {
+    auto const seen = progress_.load(std::memory_order_seq_cst);
+    if ((gate_.load(std::memory_order_seq_cst) & drained) && all_finished()) break;
+    progress_.wait(seen, std::memory_order_seq_cst);
+  }
   drop_parked();
   join_workers();
 }
@@ -247,7 +317,7 @@ void pool_core::orphan() noexcept {
     for (auto& t : threads_)
       if (t.joinable()) t.detach();
   }
-  if (unfinished_.load(std::memory_order_seq_cst) == 0) drop_parked();
+  if ((gate_.load(std::memory_order_seq_cst) & drained) && all_finished()) drop_parked();
 }
 
 }  // namespace detail

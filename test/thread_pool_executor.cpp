@@ -984,3 +984,83 @@ BOOST_AUTO_TEST_CASE(dropping_the_last_owner_inside_one_of_its_own_tasks_does_no
   BOOST_TEST(f.result() == 1);
   BOOST_TEST(queued.result() == 2);  // submitted work still runs
 }
+
+// Issue 9: the queued work is recorded per submitting thread; shutdown(cancel_futures)
+// still finds all of it, from every thread, in each thread's submission order.
+BOOST_AUTO_TEST_CASE(cancel_futures_finds_the_queued_work_of_every_submitting_thread) {
+  constexpr int submitters = 6;
+  constexpr int per_thread = 300;  // more than a log's first chunk
+  std::latch started{1};
+  std::latch release{1};
+  std::vector<futura::future<int>> fs(submitters * per_thread);
+  std::vector<std::vector<int>> cancel_order(submitters);
+  std::atomic<int> ran{0};
+  {
+    futura::thread_pool_executor pool{{.max_workers = 1}};
+    auto blocker = pool.submit([&] {
+      started.count_down();
+      release.wait();
+    });
+    started.wait();  // the only worker is busy: everything below stays queued
+    {
+      std::vector<std::jthread> threads;
+      for (int t = 0; t < submitters; ++t)
+        threads.emplace_back([&, t] {
+          for (int i = 0; i < per_thread; ++i) {
+            auto f = pool.submit([&ran, i] { return ++ran, i; });
+            // Callbacks run in the thread that cancels: no lock needed per vector.
+            f.add_done_callback([&order = cancel_order[t], i] { order.push_back(i); });
+            fs[t * per_thread + i] = std::move(f);
+          }
+        });
+    }
+    pool.shutdown(false, true);
+    for (auto const& f : fs) BOOST_TEST(f.cancelled());
+    release.count_down();
+    blocker.result();
+  }
+  BOOST_TEST(ran.load() == 0);
+  for (auto const& order : cancel_order) {
+    BOOST_TEST(order.size() == static_cast<std::size_t>(per_thread));
+    BOOST_TEST(std::is_sorted(order.begin(), order.end()));
+  }
+}
+
+// Threads come and go: each short-lived submitter's work is counted, and shutdown(true)
+// waits for exactly that work.
+BOOST_AUTO_TEST_CASE(work_submitted_by_threads_that_ended_is_waited_for) {
+  std::atomic<int> done{0};
+  std::vector<futura::future<int>> fs;
+  std::mutex m;
+  {
+    futura::thread_pool_executor pool{{.max_workers = 2}};
+    for (int round = 0; round < 20; ++round) {
+      std::vector<std::jthread> threads;
+      for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+          for (int i = 0; i < 10; ++i) {
+            auto f = pool.submit([&done, t, i] { return ++done, t * 10 + i; });
+            std::lock_guard lk(m);
+            fs.push_back(std::move(f));
+          }
+        });
+    }
+    pool.shutdown(true);
+    BOOST_TEST(done.load() == 20 * 4 * 10);  // waited for every one
+  }
+  long sum = 0;
+  for (auto const& f : fs) sum += f.result();
+  BOOST_TEST(sum == 20 * (39 * 40 / 2));  // each round: t * 10 + i covers 0..39
+}
+
+// A thread that submits to two pools keeps a log in each.
+BOOST_AUTO_TEST_CASE(one_thread_submitting_to_two_pools_alternately) {
+  futura::thread_pool_executor a{{.max_workers = 1}}, b{{.max_workers = 1}};
+  long sum = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto fa = a.submit([i] { return i; });
+    auto fb = b.submit([i] { return 2 * i; });
+    sum += fa.result() + fb.result();
+  }
+  BOOST_TEST(sum == 3 * (99 * 100 / 2));
+}

@@ -2,6 +2,7 @@
 #ifndef FUTURA_THREAD_POOL_EXECUTOR_HPP
 #define FUTURA_THREAD_POOL_EXECUTOR_HPP
 
+#include <futura/detail/submit_log.hpp>
 #include <futura/detail/task.hpp>
 #include <futura/future.hpp>
 
@@ -51,28 +52,10 @@ class map_range;
 
 namespace detail {
 
-/// The work a thread pool has queued and no worker has taken yet, so that
-/// shutdown(cancel_futures) cancels it at once (Python drains its queue there) and a failed
-/// initializer fails it at once, rather than whenever a worker reaches it. Thread-safe.
-class pending_work {
- public:
-  static constexpr std::size_t none = static_cast<std::size_t>(-1);
-  /// Registers `s`; returns its slot.
-  std::size_t add(state_base* s);
-  /// Unregisters `s` from `slot` if it is still there.
-  void remove(std::size_t slot, state_base* s) noexcept;
-  /// Empties the set; returns its states in submission order, each with a new reference.
-  std::vector<state_base*> take_all();
-
- private:
-  struct entry {
-    state_base* state;
-    std::uint64_t seq;
-  };
-  std::mutex mutex_;
-  std::vector<entry> slots_;
-  std::vector<std::size_t> free_;  // capacity >= slots_.size(): remove() never allocates
-  std::uint64_t next_seq_ = 0;
+/// The last pool a thread submitted to, and its log there: the one lookup of submit().
+struct last_log {
+  std::uint64_t pool = 0;  // pool ids start at 1
+  submit_log* log = nullptr;
 };
 
 /// Everything a thread pool is, shared by its handle and its worker threads: so that the
@@ -90,44 +73,59 @@ class pool_core {
   /// that does not wait, after which the workers finish and leave by themselves.
   void orphan() noexcept;
 
-  // gate_: flags in the low bits, in-flight submit() calls above them, so shutdown can
-  // wait for every submit that passed the check to finish posting.
-  static constexpr std::uint64_t shut_down = 1, cancelling = 2, broken = 4, one_submit = 8;
-  static constexpr std::size_t none = pending_work::none;
+  // gate_: read on every submit and every task, written only at shutdown or breakage, so
+  // its cache line stays shared. `drained`: every submit() that passed the check has
+  // finished (the submitted counts are final).
+  static constexpr std::uint64_t shut_down = 1, cancelling = 2, broken = 4, drained = 8;
 
-  struct admission_ticket {
-    explicit admission_ticket(pool_core& p) : pool(p) { pool.enter(); }
-    ~admission_ticket() { pool.gate_.fetch_sub(one_submit, std::memory_order_release); }
-    pool_core& pool;
+  /// A submit() under way: the calling thread's log, marked active so that shutdown waits
+  /// for it to finish posting. Throws if the pool is shut down or broken.
+  class admission {
+   public:
+    explicit admission(pool_core& p) : log(p.this_thread_log()) {
+      // The store and the load are both seq_cst (Dekker's handshake with shutdown, which
+      // sets the gate and then reads every log's flag): one of the two sees the other.
+      log.active.store(true, std::memory_order_seq_cst);
+      if (auto const g = p.gate_.load(std::memory_order_seq_cst); g & (shut_down | broken)) {
+        log.active.store(false, std::memory_order_release);
+        p.refuse(g);
+      }
+    }
+    admission(admission const&) = delete;
+    admission& operator=(admission const&) = delete;
+    ~admission() { log.active.store(false, std::memory_order_release); }
+    submit_log& log;
   };
 
-  /// What a worker does with a task it dequeues: run it, or cancel/fail it. Registered in
-  /// pending_ from submit() until a worker takes it, and counted in unfinished_ until it
-  /// is destroyed (run, or dropped unrun).
+  /// What a worker does with a task it dequeues: run it, or cancel/fail it. In its
+  /// submitting thread's log from submit() until a worker takes it, and counted as
+  /// finished once it is destroyed (run, or dropped unrun).
   template <class Task>
   struct pool_task {
-    pool_task(pool_core* p, Task t)
-        : pool(p), task(std::move(t)), slot(p->pending_.add(task.shared_state())) {
-      pool->unfinished_.fetch_add(1, std::memory_order_relaxed);
+    pool_task(pool_core* p, submit_log& log, Task t)
+        : pool(p), task(std::move(t)), entry(log.add(task.shared_state())) {
+      // The owner alone writes it; shutdown reads it once the owner is out of submit().
+      log.submitted.store(log.submitted.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
     }
     pool_task(pool_task&& o) noexcept
         : pool(std::exchange(o.pool, nullptr)),
           task(std::move(o.task)),
-          slot(std::exchange(o.slot, none)) {}
+          entry(std::exchange(o.entry, nullptr)) {}
     pool_task& operator=(pool_task&&) = delete;
     ~pool_task() {
       if (!pool) return;
-      if (slot != none) pool->pending_.remove(slot, task.shared_state());
+      if (entry) submit_log::take(entry, task.shared_state());
       pool->task_finished();
     }
 
     pool_core* pool;
     Task task;
-    std::size_t slot;
+    submit_log::entry* entry;
 
     void operator()() noexcept {
-      pool->pending_.remove(std::exchange(slot, none), task.shared_state());
-      // Loaded after leaving pending_: work that shutdown(cancel_futures) or a failed
+      submit_log::take(std::exchange(entry, nullptr), task.shared_state());
+      // Loaded after leaving the log: work that shutdown(cancel_futures) or a failed
       // initializer did not reach there is cancelled or failed here instead.
       auto const g = pool->gate_.load(std::memory_order_acquire);
       if (g & broken)
@@ -141,9 +139,9 @@ class pool_core {
 
   template <class F, class... Args>
   auto submit(F&& fn, Args&&... args) {
-    admission_ticket ticket(*this);
+    admission in(*this);
     using task_t = task<std::decay_t<F>, std::decay_t<Args>...>;
-    pool_task<task_t> t(this, task_t(std::forward<F>(fn), std::forward<Args>(args)...));
+    pool_task<task_t> t(this, in.log, task_t(std::forward<F>(fn), std::forward<Args>(args)...));
     auto f = t.task.get_future();
     boost::asio::post(pool_.get_executor(), std::move(t));
     return f;
@@ -154,25 +152,47 @@ class pool_core {
   std::size_t max_workers() const noexcept { return workers_; }
 
  private:
-  void enter();  // throws if shut down or broken
+  /// The calling thread's log for this pool; the first call of a thread finds or makes it.
+  submit_log& this_thread_log() {
+    auto& cache = t_last_log;
+    if (cache.pool == id_) return *cache.log;
+    return find_log();
+  }
+  submit_log& find_log();
+  [[noreturn]] void refuse(std::uint64_t gate) const;
   std::exception_ptr broken_error() const;
   void worker(std::shared_ptr<pool_core> self, std::size_t index, std::string name);
+  /// Takes a reference to every queued state out of the logs, in each log's order.
+  std::vector<std::pair<std::uint64_t, state_base*>> take_queued();
   void cancel_pending();
   void fail_pending() noexcept;
-  /// A submitted task was run or dropped; the last one after shutdown wakes shutdown(true),
-  /// or, for an orphaned pool, lets go of the handlers parked on it.
+  /// A submitted task was run or dropped: counted where it was (the worker's own counter);
+  /// once the pool is drained, the last one wakes shutdown(true), or, for an orphaned
+  /// pool, lets go of the handlers parked on it.
   void task_finished() noexcept;
+  /// Every submitted task finished (only meaningful once drained).
+  bool all_finished() noexcept;
   /// Destroys the handlers parked on the pool (async_wait handlers and coroutines waiting
   /// on futures that nobody may ever complete): they hold work, and would keep the
-  /// workers from leaving. As an io_context destroys its pending handlers.
+  /// workers from leaving. As an io_context destroys its pending handlers. Once.
   void drop_parked() noexcept;
   void join_workers();
 
-  pending_work pending_;              // outlives pool_, whose queued tasks refer to it
-  boost::asio::thread_pool pool_{0};  // the queue; our own threads attach to it
+  static inline thread_local last_log t_last_log;
+  struct alignas(64) finish_counter {
+    std::atomic<std::uint64_t> n{0};
+  };
+
+  std::uint64_t const id_;  // unique for the life of the process (addresses are reused)
+  // Everything above pool_ outlives it: its queued tasks, destroyed with it, use them.
+  std::mutex logs_mutex_;
+  std::vector<std::shared_ptr<submit_log>> logs_;
+  std::unique_ptr<finish_counter[]> finished_;  // one per worker, and one for other threads
+  std::atomic<std::uint64_t> progress_{0};      // bumped by each finish once drained
   std::atomic<std::uint64_t> gate_{0};
-  std::atomic<std::size_t> unfinished_{0};  // submitted tasks not yet run or dropped
   std::atomic<bool> orphaned_{false};
+  std::atomic<bool> parked_dropped_{false};
+  boost::asio::thread_pool pool_{0};  // the queue; our own threads attach to it
   thread_pool_options options_;
   std::size_t workers_ = 0;
   std::vector<std::thread> threads_;
