@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds bench_futura and runs it, every contender beside its peers in one run; prints the
 # issue's ratios and Python's gather figures beside futura's. With --plot, also writes the
-# SVG plots of docs/ (installing python3-matplotlib if needed).
+# SVG plots of docs/ (with Debian's python3-matplotlib, installed if needed: /usr/bin/python3).
 # Usage: scripts/bench.sh [--plot] [benchmark flags...]   (REPS=N: repetitions, default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,6 @@ build/normal/bench/bench_futura --benchmark_format=json \
 python3 bench/ratios.py --json "$out/futura.json"
 python3 bench/python_gather.py --futura-json "$out/futura.json" --python-out "$out/python.json"
 if [ $plot = 1 ]; then
-  python3 bench/plot.py --futura-json "$out/futura.json" --python-json "$out/python.json" \
+  /usr/bin/python3 bench/plot.py --futura-json "$out/futura.json" --python-json "$out/python.json" \
     --out docs --caption "futura $(git rev-parse --short HEAD), $(nproc) cores, $(date -u +%F)"
 fi
