@@ -7,7 +7,9 @@ Prints one line per measurement, in bench_mpi's format:
     <name> <tasks> tasks <seconds> s <tasks/s> tasks/s root-cpu <percent>%
 submit_result: N submits, then every result in order (throughput through the executor);
 submit_wait_each: submit one, wait for its result, N / 10 times (round-trip latency);
-map_chunk100: map(f, range(N * 10), chunksize=100), consumed in order.
+map_chunk100: map(f, range(N * 10), chunksize=100), consumed in order;
+idle_wait_1s: one remote call that sleeps for a second: what the root burns waiting;
+idle_nothing_out_1s: the root's own work for a second, no call out: what the executor costs.
 """
 import resource
 import sys
@@ -58,10 +60,9 @@ def main():
         measure("submit_wait_each", n // 10, submit_wait_each)
         measure("map_chunk100", n * 10, map_chunk100)
 
-        def sleep(s):
-            time.sleep(s)
         # Root CPU while one remote call runs for a second: the executor's idle cost.
         measure("idle_wait_1s", 1, lambda: ex.submit(time.sleep, 1.0).result())
+        measure("idle_nothing_out_1s", 0, lambda: time.sleep(1.0))
 
 
 if __name__ == "__main__":

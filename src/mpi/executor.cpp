@@ -48,18 +48,27 @@ namespace {
 
 using std::chrono::microseconds;
 
-/// Exponential backoff for a poller: 0 (a yield) after progress, then 1, 2, 4 ... µs, up to
-/// the maximum. mpi4py's Backoff does the same, from max / 1024.
+/// How long a poller waits between two polls. For `busy` after something happened it only
+/// yields: a sleep costs 15-70 us here (timer slack, wake-up), more than a reply takes to
+/// come back, and a ping-pong of sleepers goes at the pace of their sleeps. After that it
+/// sleeps an eighth of the time waited so far, up to `max`: a long wait costs one short
+/// wake-up per `max`, and a reply is seen within an eighth of its time. Counting the polls
+/// instead (doubling the sleep each time, as mpi4py's Backoff does) feeds back: each side
+/// sleeps about as long as it has already waited, so each round trip costs twice the
+/// previous one, until both sides sleep the maximum.
 class backoff {
  public:
-  explicit backoff(microseconds max) noexcept : max_(std::max(max, microseconds(1))) {}
-  void reset() noexcept { next_ = microseconds(0); }
-  microseconds next() noexcept {
-    auto const d = next_;
-    next_ = std::min(max_, next_ == microseconds(0) ? microseconds(1) : next_ * 2);
-    return d;
+  using clock = std::chrono::steady_clock;
+  backoff(microseconds busy, microseconds max) noexcept
+      : busy_(busy), max_(std::max(max, microseconds(1))) {}
+  /// Something happened: poll eagerly again.
+  void reset() noexcept { since_ = clock::now(); }
+  microseconds next() const noexcept {
+    auto const waited = std::chrono::duration_cast<microseconds>(clock::now() - since_);
+    if (waited < busy_) return microseconds(0);
+    return std::min(max_, waited / 8);
   }
-  void sleep() noexcept {
+  void sleep() const noexcept {
     auto const d = next();
     if (d == microseconds(0))
       std::this_thread::yield();
@@ -68,8 +77,9 @@ class backoff {
   }
 
  private:
+  microseconds busy_;
   microseconds max_;
-  microseconds next_{0};
+  clock::time_point since_ = clock::now();
 };
 
 /// Short sleeps sleep as long as asked: Linux otherwise adds up to 50 µs of timer slack to
@@ -332,7 +342,7 @@ struct root_core::impl {
 
 void root_core::impl::progress() noexcept {
   fine_timer_slack slack;
-  backoff wait(options_.max_backoff);
+  backoff wait(options_.busy_poll, options_.max_backoff);
   try {
     reply_request_ = comm_.irecv(boost::mpi::any_source, reply_tag, reply_bytes_);
     for (;;) {
@@ -356,14 +366,18 @@ void root_core::impl::progress() noexcept {
       }
       // Calls out: poll again after a backoff, or at once for a call a worker has room for.
       auto const d = wait.next();
+      if (d == microseconds(0)) {
+        lk.unlock();
+        std::this_thread::yield();
+        continue;
+      }
       listening_ = room;
-      if (d > microseconds(0))
-        wake_.wait_for(lk, d, [&] { return (room && !queue_.empty()) || stopping_; });
+      wake_.wait_for(lk, d, [&] { return (room && !queue_.empty()) || stopping_; });
       listening_ = false;
     }
     // Every call is answered: release the workers.
     for (auto const& w : workers_) send_bytes(sends_, comm_, w.rank, stop_tag, {});
-    backoff b(options_.max_backoff);
+    backoff b(options_.busy_poll, options_.max_backoff);
     while (!sends_.empty()) {
       reap(sends_);
       if (!sends_.empty()) b.sleep();
@@ -525,7 +539,7 @@ session::~session() = default;  // ~root_core finishes before comm_ is freed
 void session::serve() {
   fine_timer_slack slack;
   crash_reporter crash(comm_.rank());
-  backoff wait(options_.max_backoff);
+  backoff wait(options_.busy_poll, options_.max_backoff);
   std::vector<outgoing> sends;
   std::vector<char> in;
   auto request = comm_.irecv(options_.root, boost::mpi::any_tag, in);
@@ -536,7 +550,6 @@ void session::serve() {
       wait.sleep();
       continue;
     }
-    wait.reset();
     if (st->tag() == stop_tag) break;
     frame_reader r(in.data(), in.size());
     while (!r.at_end()) {
@@ -546,6 +559,7 @@ void session::serve() {
     }
     reap(sends);
     request = comm_.irecv(options_.root, boost::mpi::any_tag, in);
+    wait.reset();  // after the calls: the next one follows their replies closely
   }
   while (!sends.empty()) {
     reap(sends);
