@@ -23,6 +23,7 @@
 #include <futura/mpi/environment.hpp>
 #include <futura/mpi/errors.hpp>
 #include <futura/mpi/executor.hpp>
+#include <futura/mpi/executor_options.hpp>
 #include <futura/mpi/remote.hpp>
 
 #endif

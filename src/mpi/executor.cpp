@@ -133,16 +133,22 @@ std::atomic<bool> g_in_call{false};
 struct sigaction g_old_actions[32];
 int const g_crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
+void write_all(char const* s) noexcept {  // async-signal-safe
+  [[maybe_unused]] auto const w = ::write(STDERR_FILENO, s, std::strlen(s));
+}
+
 extern "C" void on_crash_signal(int sig) {
   if (g_in_call.load(std::memory_order_relaxed)) {
-    char line[600];
-    int const n = std::snprintf(line, sizeof line, "%s on signal %d (%s)\n", g_crash_line, sig,
-                                sig == SIGSEGV   ? "SIGSEGV"
-                                : sig == SIGBUS  ? "SIGBUS"
-                                : sig == SIGFPE  ? "SIGFPE"
-                                : sig == SIGILL  ? "SIGILL"
-                                                 : "SIGABRT");
-    if (n > 0) [[maybe_unused]] auto w = ::write(STDERR_FILENO, line, static_cast<std::size_t>(n));
+    char number[4] = {static_cast<char>('0' + sig / 10 % 10), static_cast<char>('0' + sig % 10),
+                      0, 0};
+    write_all(g_crash_line);
+    write_all(" on signal ");
+    write_all(sig < 10 ? number + 1 : number);
+    write_all(sig == SIGSEGV   ? " (SIGSEGV)\n"
+              : sig == SIGBUS  ? " (SIGBUS)\n"
+              : sig == SIGFPE  ? " (SIGFPE)\n"
+              : sig == SIGILL  ? " (SIGILL)\n"
+                               : " (SIGABRT)\n");
   }
   sigaction(sig, &g_old_actions[sig], nullptr);  // then die as we would have: core, MPI's report
   std::raise(sig);
@@ -198,20 +204,23 @@ void run_call(frame_reader& r, std::vector<char>& out, crash_reporter& crash) {
     end_frame(out, at);
     return;
   }
-  auto at = begin_reply_frame(out, id, reply_status::value);
   crash.entering(name);
   try {
+    auto const at = begin_reply_frame(out, id, reply_status::value);
     (kind == call_kind::chunk ? entry->chunk : entry->call)(args.data(), args.size(), out);
+    end_frame(out, at);  // throws if the result is too big for a message
     crash.left();
   } catch (...) {
     crash.left();
     out.resize(start);
-    at = begin_reply_frame(out, id, reply_status::exception);
-    auto const e = capture_current_exception();
-    oarchive_to o(out);
-    o.get() << e;
+    auto const at = begin_reply_frame(out, id, reply_status::exception);
+    {
+      auto const e = capture_current_exception();
+      oarchive_to o(out);
+      o.get() << e;
+    }
+    end_frame(out, at);
   }
-  end_frame(out, at);
 }
 
 }  // namespace
@@ -420,6 +429,14 @@ void root_core::impl::complete_replies(int source) {
   finished(done);
 }
 
+namespace {
+std::size_t batch_bytes(std::vector<std::unique_ptr<call_base>> const& calls, std::size_t count) {
+  std::size_t bytes = 0;
+  for (auto i = calls.size() - count; i < calls.size(); ++i) bytes += calls[i]->frame.size();
+  return bytes;
+}
+}  // namespace
+
 bool root_core::impl::dispatch() {
   auto const n = workers_.size();
   batch_sizes_.assign(n, 0);
@@ -460,12 +477,13 @@ bool root_core::impl::dispatch() {
     if (count == 0) continue;
     auto& calls = workers_[w].calls;
     std::vector<char> message;
-    if (count == 1) {
+    if (count == 1 || batch_bytes(calls, count) > max_message) {
+      // One message per call: a lone call, or calls too big to travel together.
+      for (auto i = calls.size() - count; i + 1 < calls.size(); ++i)
+        send_bytes(sends_, comm_, workers_[w].rank, call_tag, std::move(calls[i]->frame));
       message = std::move(calls.back()->frame);
     } else {
-      std::size_t bytes = 0;
-      for (auto i = calls.size() - count; i < calls.size(); ++i) bytes += calls[i]->frame.size();
-      message.reserve(bytes);
+      message.reserve(batch_bytes(calls, count));
       for (auto i = calls.size() - count; i < calls.size(); ++i) {
         auto& f = calls[i]->frame;
         message.insert(message.end(), f.begin(), f.end());
@@ -501,8 +519,26 @@ int root_core::workers() const noexcept { return static_cast<int>(p_->workers_.s
 
 // --- a run() on one rank ---------------------------------------------------------------
 
+namespace {
+std::atomic<bool> g_session_open{false};
+}  // namespace
+
 session::session(boost::mpi::communicator const& comm, executor_options const& options)
     : options_(options) {
+  // First, before any MPI call: a nested run() is on a root whose progress thread owns MPI.
+  if (g_session_open.exchange(true))  // only a root can get here: its workers are serving
+    throw std::logic_error(
+        "futura::mpi::run: called from inside another run() on this rank (its body?): "
+        "submit to the executor the body was given instead");
+  try {
+    open(comm, options);
+  } catch (...) {
+    g_session_open = false;
+    throw;
+  }
+}
+
+void session::open(boost::mpi::communicator const& comm, executor_options const& options) {
   if (!boost::mpi::environment::initialized() || boost::mpi::environment::finalized())
     throw std::logic_error(
         "futura::mpi::run: MPI is not initialized: create a futura::mpi::environment at the "
@@ -534,7 +570,10 @@ session::session(boost::mpi::communicator const& comm, executor_options const& o
     root_ = std::make_unique<root_core>(std::make_unique<root_core::impl>(comm_, options));
 }
 
-session::~session() = default;  // ~root_core finishes before comm_ is freed
+session::~session() {
+  root_.reset();  // finishes (waits, stops the workers, joins) before comm_ is freed
+  g_session_open = false;
+}
 
 void session::serve() {
   fine_timer_slack slack;

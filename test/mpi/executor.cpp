@@ -523,6 +523,32 @@ BOOST_AUTO_TEST_CASE(a_busy_worker_gets_no_more_calls_until_it_answers) {
       {.max_in_flight = 1});
 }
 
+BOOST_AUTO_TEST_CASE(idle_workers_each_get_a_call_before_any_gets_a_second) {
+  on_mpi([](futura::mpi::executor& ex) {  // max_in_flight 4, three workers
+    gate_file g;
+    std::vector<futura::future<int>> held;
+    for (int i = 0; i < 3; ++i) held.push_back(ex.submit(remote<gate>, g.path()));
+    for (auto const& h : held) wait_until_sent(h);
+    g.open();
+    std::set<int> ranks;
+    for (auto& h : held) ranks.insert(h.result());
+    BOOST_TEST(ranks == (std::set<int>{1, 2, 3}));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(large_arguments_and_results_travel_whole) {
+  on_mpi([](futura::mpi::executor& ex) {
+    std::vector<double> big(2'000'000);  // 16 MB each way: MPI's rendezvous protocol
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<double>(i);
+    auto f = ex.submit(remote<scale>, big, 0.5);
+    auto g = ex.submit(remote<square>, 12);  // small calls pass meanwhile
+    BOOST_TEST(g.result() == 144);
+    auto const& r = f.result();
+    BOOST_REQUIRE_EQUAL(r.size(), big.size());
+    BOOST_TEST(r[1'999'999] == 999'999.5);
+  });
+}
+
 BOOST_AUTO_TEST_CASE(results_are_taken_in_completion_order) {
   on_mpi([](futura::mpi::executor& ex) {
     gate_file g;
@@ -644,6 +670,13 @@ BOOST_AUTO_TEST_CASE(any_rank_can_be_the_root) {
       },
       {.root = 2});
   BOOST_TEST(ran == (boost::mpi::communicator().rank() == 2));
+}
+
+BOOST_AUTO_TEST_CASE(run_inside_a_body_is_refused) {
+  on_mpi([](futura::mpi::executor& ex) {
+    BOOST_CHECK_THROW(futura::mpi::run([](futura::mpi::executor&) {}), std::logic_error);
+    BOOST_TEST(ex.submit(remote<square>, 4).result() == 16);
+  });
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_root_is_refused_on_every_rank) {

@@ -5,6 +5,7 @@
 #include <futura/future.hpp>
 #include <futura/mpi/detail/calls.hpp>
 #include <futura/mpi/detail/session.hpp>
+#include <futura/mpi/executor_options.hpp>
 #include <futura/mpi/remote.hpp>
 #include <futura/thread_pool_executor.hpp>  // shutdown_options
 
@@ -185,7 +186,8 @@ class map_range {
 /// one, and nothing has to be tested for emptiness.
 ///
 /// Needs MPI initialized with at least MPI_THREAD_SERIALIZED (futura::mpi::environment does
-/// it) and at least two processes; throws on every rank otherwise. While the body runs,
+/// it) and at least two processes; throws on every rank otherwise. Not reentrant: run()
+/// from inside a body throws std::logic_error. The executor lives until the body returns. While the body runs,
 /// the root's progress thread is the one that calls MPI: the body may call MPI itself only
 /// if the environment gives MPI_THREAD_MULTIPLE.
 ///
@@ -245,7 +247,7 @@ void save_arg(boost::archive::binary_oarchive& ar, A&& a) {
     P const& v = a;
     ar << v;
   } else {
-    P const v(std::forward<A>(a));
+    P const v = std::forward<A>(a);  // converted as a call to the function would
     ar << v;
   }
 }
@@ -263,7 +265,7 @@ inline constexpr bool args_fit = [] {
     return false;
   else
     return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (std::is_constructible_v<std::tuple_element_t<I, Params>, A&&> && ... && true);
+      return (std::is_convertible_v<A&&, std::tuple_element_t<I, Params>> && ... && true);
     }(std::index_sequence_for<A...>{});
 }();
 

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <climits>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -117,11 +118,16 @@ inline std::size_t begin_reply_frame(std::vector<char>& out, std::uint64_t id, r
   put(out, std::uint32_t{0});
   return out.size() - sizeof(std::uint32_t);
 }
-/// Patches the length written by begin_*_frame with what was appended since.
+/// The largest message: MPI counts are ints.
+inline constexpr std::size_t max_message = INT32_MAX;
+
+/// Patches the length written by begin_*_frame with what was appended since. Throws
+/// std::length_error past what one message can carry.
 inline void end_frame(std::vector<char>& out, std::size_t length_at) {
-  auto const n = out.size() - length_at - sizeof(std::uint32_t);
-  if (n > UINT32_MAX) throw std::length_error("futura::mpi: a call's arguments or result exceed 4 GiB");
-  auto const len = static_cast<std::uint32_t>(n);
+  if (out.size() > max_message)
+    throw std::length_error("futura::mpi: a call's arguments or result exceed 2 GiB, the most "
+                            "one MPI message carries");
+  auto const len = static_cast<std::uint32_t>(out.size() - length_at - sizeof(std::uint32_t));
   std::memcpy(out.data() + length_at, &len, sizeof len);
 }
 
