@@ -36,9 +36,9 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--np", type=int, default=3)
     p.add_argument("--tasks", type=int, default=20000)
-    p.add_argument("extra", nargs=argparse.REMAINDER)
-    a = p.parse_args()
-    extra = a.extra[1:] if a.extra[:1] == ["--"] else a.extra
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     env = dict(os.environ)
     if os.geteuid() == 0:  # Open MPI runs as root only when told so
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
