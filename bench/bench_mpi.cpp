@@ -1,7 +1,8 @@
 // futura::mpi beside bench/mpi4py_bench.py: the same trivial remote call, the same
 // measurements, the same output format, so that one mpirun each gives the ratios.
 //
-//   mpirun --oversubscribe -np 3 build/normal/bench/bench_mpi [N] [--in-flight K] [--busy-poll US] [--backoff US]
+//   mpirun --oversubscribe -np 3 build/normal/bench/bench_mpi [N] [--in-flight K] [--busy-poll US]
+//   [--backoff US]
 //
 // submit_result: N submits, then every result in order (throughput through the executor);
 // submit_wait_each: submit one, wait for its result, N / 10 times (round-trip latency);
@@ -22,8 +23,12 @@
 
 namespace {
 
-int trivial(int x) { return x + 1; }
-void sleep_for_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+int trivial(int x) {
+  return x + 1;
+}
+void sleep_for_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 double cpu_seconds() {
   rusage r{};
@@ -71,11 +76,13 @@ int main(int argc, char** argv) {
         measure("submit_result", n, [&] {
           std::vector<futura::future<int>> fs;
           fs.reserve(static_cast<std::size_t>(n));
-          for (long i = 0; i < n; ++i) fs.push_back(ex.submit(remote<trivial>, static_cast<int>(i)));
+          for (long i = 0; i < n; ++i)
+            fs.push_back(ex.submit(remote<trivial>, static_cast<int>(i)));
           for (auto& f : fs) f.result();
         });
         measure("submit_wait_each", n / 10, [&] {
-          for (long i = 0; i < n / 10; ++i) ex.submit(remote<trivial>, static_cast<int>(i)).result();
+          for (long i = 0; i < n / 10; ++i)
+            ex.submit(remote<trivial>, static_cast<int>(i)).result();
         });
         measure("map_chunk100", n * 10, [&] {
           std::vector<int> in(static_cast<std::size_t>(n * 10));
@@ -85,7 +92,8 @@ int main(int argc, char** argv) {
           if (sum == 0) std::puts("impossible");
         });
         measure("idle_wait_1s", 1, [&] { ex.submit(remote<sleep_for_ms>, 1000).result(); });
-        measure("idle_nothing_out_1s", 0, [&] { std::this_thread::sleep_for(std::chrono::seconds(1)); });
+        measure("idle_nothing_out_1s", 0,
+                [&] { std::this_thread::sleep_for(std::chrono::seconds(1)); });
       },
       options);
 }

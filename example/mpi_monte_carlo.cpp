@@ -51,7 +51,8 @@ boost::asio::awaitable<int> ticker(std::vector<futura::future<std::uint64_t>> co
     timer.expires_after(50ms);
     futura::future<void> tick = timer.async_wait(futura::use_future);
     co_await tick;
-    auto const finished = std::count_if(parts.begin(), parts.end(), [](auto const& f) { return f.done(); });
+    auto const finished =
+        std::count_if(parts.begin(), parts.end(), [](auto const& f) { return f.done(); });
     std::clog << "timer: " << finished << " of " << parts.size() << " calls done" << std::endl;
     ++ticks;
   }

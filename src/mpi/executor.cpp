@@ -21,6 +21,7 @@
 #include <boost/mpi/request.hpp>
 #include <boost/mpi/status.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -35,7 +36,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #if defined(__linux__)
@@ -114,8 +114,8 @@ void reap(std::vector<outgoing>& sends) {
   std::erase_if(sends, [](outgoing& s) { return static_cast<bool>(s.request.test()); });
 }
 
-outgoing& send_bytes(std::vector<outgoing>& sends, boost::mpi::communicator const& comm,
-                     int dest, int tag, std::vector<char> bytes) {
+outgoing& send_bytes(std::vector<outgoing>& sends, boost::mpi::communicator const& comm, int dest,
+                     int tag, std::vector<char> bytes) {
   auto& s = sends.emplace_back();
   s.bytes = std::move(bytes);
   s.request = comm.isend(dest, tag, s.bytes.data(), static_cast<int>(s.bytes.size()));
@@ -128,7 +128,7 @@ outgoing& send_bytes(std::vector<outgoing>& sends, boost::mpi::communicator cons
 // non-zero), so a dead worker never leaves the root waiting. What it cannot say is which
 // call killed it: a worker prints that, from its signal handler or at exit().
 
-char g_crash_line[512];                   // prepared before each call, written by the handler
+char g_crash_line[512];  // prepared before each call, written by the handler
 std::atomic<bool> g_in_call{false};
 struct sigaction g_old_actions[32];
 int const g_crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
@@ -139,16 +139,16 @@ void write_all(char const* s) noexcept {  // async-signal-safe
 
 extern "C" void on_crash_signal(int sig) {
   if (g_in_call.load(std::memory_order_relaxed)) {
-    char number[4] = {static_cast<char>('0' + sig / 10 % 10), static_cast<char>('0' + sig % 10),
-                      0, 0};
+    char number[4] = {static_cast<char>('0' + sig / 10 % 10), static_cast<char>('0' + sig % 10), 0,
+                      0};
     write_all(g_crash_line);
     write_all(" on signal ");
     write_all(sig < 10 ? number + 1 : number);
-    write_all(sig == SIGSEGV   ? " (SIGSEGV)\n"
-              : sig == SIGBUS  ? " (SIGBUS)\n"
-              : sig == SIGFPE  ? " (SIGFPE)\n"
-              : sig == SIGILL  ? " (SIGILL)\n"
-                               : " (SIGABRT)\n");
+    write_all(sig == SIGSEGV  ? " (SIGSEGV)\n"
+              : sig == SIGBUS ? " (SIGBUS)\n"
+              : sig == SIGFPE ? " (SIGFPE)\n"
+              : sig == SIGILL ? " (SIGILL)\n"
+                              : " (SIGABRT)\n");
   }
   sigaction(sig, &g_old_actions[sig], nullptr);  // then die as we would have: core, MPI's report
   std::raise(sig);
@@ -233,7 +233,8 @@ struct root_core::impl {
     std::vector<std::unique_ptr<call_base>> calls;  // sent, not answered
   };
 
-  impl(boost::mpi::communicator comm, executor_options const& o) : comm_(std::move(comm)), options_(o) {
+  impl(boost::mpi::communicator comm, executor_options const& o)
+      : comm_(std::move(comm)), options_(o) {
     index_of_rank_.assign(static_cast<std::size_t>(comm_.size()), -1);
     for (int r = 0; r < comm_.size(); ++r)
       if (r != o.root) {
@@ -419,7 +420,8 @@ void root_core::impl::complete_replies(int source) {
     auto const id = r.get<std::uint64_t>();
     auto const status = static_cast<reply_status>(r.get<std::uint8_t>());
     auto const payload = r.bytes(r.get<std::uint32_t>());
-    auto const it = std::find_if(calls.begin(), calls.end(), [&](auto const& c) { return c->id == id; });
+    auto const it =
+        std::find_if(calls.begin(), calls.end(), [&](auto const& c) { return c->id == id; });
     if (it == calls.end()) continue;
     auto call = std::move(*it);
     calls.erase(it);
@@ -510,12 +512,24 @@ void root_core::impl::fail_everything(std::exception_ptr e) noexcept {
 }
 
 root_core::root_core(std::unique_ptr<impl> p) noexcept : p_(std::move(p)) {}
-root_core::~root_core() { p_->finish(); }
-std::uint64_t root_core::next_id() noexcept { return p_->ids_.fetch_add(1, std::memory_order_relaxed); }
-void root_core::check_open() const { p_->check_open(); }
-void root_core::enqueue(std::unique_ptr<call_base> call) { p_->enqueue(std::move(call)); }
-void root_core::shutdown(bool wait, bool cancel_futures) { p_->shutdown(wait, cancel_futures); }
-int root_core::workers() const noexcept { return static_cast<int>(p_->workers_.size()); }
+root_core::~root_core() {
+  p_->finish();
+}
+std::uint64_t root_core::next_id() noexcept {
+  return p_->ids_.fetch_add(1, std::memory_order_relaxed);
+}
+void root_core::check_open() const {
+  p_->check_open();
+}
+void root_core::enqueue(std::unique_ptr<call_base> call) {
+  p_->enqueue(std::move(call));
+}
+void root_core::shutdown(bool wait, bool cancel_futures) {
+  p_->shutdown(wait, cancel_futures);
+}
+int root_core::workers() const noexcept {
+  return static_cast<int>(p_->workers_.size());
+}
 
 // --- a run() on one rank ---------------------------------------------------------------
 

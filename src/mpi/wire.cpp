@@ -5,8 +5,8 @@
 #include <futura/mpi/environment.hpp>
 #include <futura/mpi/errors.hpp>
 
-#include <any>
 #include <cxxabi.h>
+#include <any>
 #include <functional>
 #include <future>
 #include <memory>
@@ -36,8 +36,8 @@ std::string not_registered_what(std::string const& name, int rank, bool signatur
            std::to_string(rank) +
            " has another type than the root's (do all ranks run the same binary?)";
   return "futura::mpi: no function is registered as '" + name + "' on rank " +
-         std::to_string(rank) + " (do all ranks run the same binary, built with FUTURA_MPI_REGISTER(" +
-         name + ")?)";
+         std::to_string(rank) +
+         " (do all ranks run the same binary, built with FUTURA_MPI_REGISTER(" + name + ")?)";
 }
 
 }  // namespace
@@ -49,7 +49,9 @@ remote_error::remote_error(std::string type_name, std::string message, int rank)
       rank_(rank) {}
 
 not_registered_error::not_registered_error(std::string name, int rank, bool signature_differs)
-    : error(not_registered_what(name, rank, signature_differs)), name_(std::move(name)), rank_(rank) {}
+    : error(not_registered_what(name, rank, signature_differs)),
+      name_(std::move(name)),
+      rank_(rank) {}
 
 environment::environment(int& argc, char**& argv, boost::mpi::threading::level level) {
   // abort_on_exception off: check() throws from here, and an MPI_Abort would hide the
@@ -207,7 +209,8 @@ exception_record capture_current_exception() {
     if (t == typeid(std::system_error)) {
       auto const& ec = static_cast<std::system_error const&>(e).code();
       if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
-        r.kind = ec.category() == std::generic_category() ? system_error_generic : system_error_system;
+        r.kind =
+            ec.category() == std::generic_category() ? system_error_generic : system_error_system;
         r.code = ec.value();
       }
     } else if (t == typeid(std::future_error)) {
@@ -225,18 +228,28 @@ exception_record capture_current_exception() {
 std::exception_ptr rebuild_exception(exception_record const& r, int rank) {
   auto const& w = r.what;
   switch (static_cast<kind>(r.kind)) {
-    case exception: return std::make_exception_ptr(std::exception());
-    case logic_error: return std::make_exception_ptr(std::logic_error(w));
-    case invalid_argument: return std::make_exception_ptr(std::invalid_argument(w));
-    case domain_error: return std::make_exception_ptr(std::domain_error(w));
-    case length_error: return std::make_exception_ptr(std::length_error(w));
-    case out_of_range: return std::make_exception_ptr(std::out_of_range(w));
+    case exception:
+      return std::make_exception_ptr(std::exception());
+    case logic_error:
+      return std::make_exception_ptr(std::logic_error(w));
+    case invalid_argument:
+      return std::make_exception_ptr(std::invalid_argument(w));
+    case domain_error:
+      return std::make_exception_ptr(std::domain_error(w));
+    case length_error:
+      return std::make_exception_ptr(std::length_error(w));
+    case out_of_range:
+      return std::make_exception_ptr(std::out_of_range(w));
     case future_error:
       return std::make_exception_ptr(std::future_error(static_cast<std::future_errc>(r.code)));
-    case runtime_error: return std::make_exception_ptr(std::runtime_error(w));
-    case range_error: return std::make_exception_ptr(std::range_error(w));
-    case overflow_error: return std::make_exception_ptr(std::overflow_error(w));
-    case underflow_error: return std::make_exception_ptr(std::underflow_error(w));
+    case runtime_error:
+      return std::make_exception_ptr(std::runtime_error(w));
+    case range_error:
+      return std::make_exception_ptr(std::range_error(w));
+    case overflow_error:
+      return std::make_exception_ptr(std::overflow_error(w));
+    case underflow_error:
+      return std::make_exception_ptr(std::underflow_error(w));
     case system_error_generic:
     case system_error_system: {
       std::error_code const ec(r.code, r.kind == system_error_generic ? std::generic_category()
@@ -244,31 +257,49 @@ std::exception_ptr rebuild_exception(exception_record const& r, int rank) {
       if (w == ec.message()) return std::make_exception_ptr(std::system_error(ec));
       return std::make_exception_ptr(std::system_error(ec, system_error_arg(w, ec)));
     }
-    case bad_alloc: return std::make_exception_ptr(std::bad_alloc());
-    case bad_array_new_length: return std::make_exception_ptr(std::bad_array_new_length());
-    case bad_cast: return std::make_exception_ptr(std::bad_cast());
-    case bad_typeid: return std::make_exception_ptr(std::bad_typeid());
-    case bad_function_call: return std::make_exception_ptr(std::bad_function_call());
-    case bad_optional_access: return std::make_exception_ptr(std::bad_optional_access());
-    case bad_variant_access: return std::make_exception_ptr(std::bad_variant_access());
-    case bad_weak_ptr: return std::make_exception_ptr(std::bad_weak_ptr());
-    case bad_exception: return std::make_exception_ptr(std::bad_exception());
-    case bad_any_cast: return std::make_exception_ptr(std::bad_any_cast());
-    case futura_error: return std::make_exception_ptr(futura::error(w));
-    case cancelled_error: return std::make_exception_ptr(futura::cancelled_error(w));
-    case timeout_error: return std::make_exception_ptr(futura::timeout_error(w));
-    case invalid_state_error: return std::make_exception_ptr(futura::invalid_state_error(w));
-    case broken_executor: return std::make_exception_ptr(futura::broken_executor(w));
-    case broken_thread_pool: return std::make_exception_ptr(futura::broken_thread_pool(w));
-    case broken_promise: return std::make_exception_ptr(futura::broken_promise(w));
+    case bad_alloc:
+      return std::make_exception_ptr(std::bad_alloc());
+    case bad_array_new_length:
+      return std::make_exception_ptr(std::bad_array_new_length());
+    case bad_cast:
+      return std::make_exception_ptr(std::bad_cast());
+    case bad_typeid:
+      return std::make_exception_ptr(std::bad_typeid());
+    case bad_function_call:
+      return std::make_exception_ptr(std::bad_function_call());
+    case bad_optional_access:
+      return std::make_exception_ptr(std::bad_optional_access());
+    case bad_variant_access:
+      return std::make_exception_ptr(std::bad_variant_access());
+    case bad_weak_ptr:
+      return std::make_exception_ptr(std::bad_weak_ptr());
+    case bad_exception:
+      return std::make_exception_ptr(std::bad_exception());
+    case bad_any_cast:
+      return std::make_exception_ptr(std::bad_any_cast());
+    case futura_error:
+      return std::make_exception_ptr(futura::error(w));
+    case cancelled_error:
+      return std::make_exception_ptr(futura::cancelled_error(w));
+    case timeout_error:
+      return std::make_exception_ptr(futura::timeout_error(w));
+    case invalid_state_error:
+      return std::make_exception_ptr(futura::invalid_state_error(w));
+    case broken_executor:
+      return std::make_exception_ptr(futura::broken_executor(w));
+    case broken_thread_pool:
+      return std::make_exception_ptr(futura::broken_thread_pool(w));
+    case broken_promise:
+      return std::make_exception_ptr(futura::broken_promise(w));
     case other:
-    case not_std: break;
+    case not_std:
+      break;
   }
   return std::make_exception_ptr(remote_error(r.type_name, r.what, rank));
 }
 
-std::exception_ptr reply_error(reply_status status, std::string_view payload,
-                               std::string_view name, int rank) noexcept {
+std::exception_ptr reply_error(reply_status status, std::string_view payload, std::string_view name,
+                               int rank) noexcept {
   try {
     switch (status) {
       case reply_status::exception: {
@@ -279,8 +310,8 @@ std::exception_ptr reply_error(reply_status status, std::string_view payload,
       }
       case reply_status::not_registered:
       case reply_status::other_signature:
-        return std::make_exception_ptr(not_registered_error(
-            std::string(name), rank, status == reply_status::other_signature));
+        return std::make_exception_ptr(
+            not_registered_error(std::string(name), rank, status == reply_status::other_signature));
       default:
         throw std::runtime_error("futura::mpi: a reply with an unknown status");
     }
@@ -291,7 +322,8 @@ std::exception_ptr reply_error(reply_status status, std::string_view payload,
 
 std::uint64_t signature_of(std::type_info const& fn_type) noexcept {
   std::uint64_t h = 14695981039346656037ull;  // FNV-1a of the mangled type
-  for (char const* p = fn_type.name(); *p; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ull;
+  for (char const* p = fn_type.name(); *p; ++p)
+    h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ull;
   return h;
 }
 

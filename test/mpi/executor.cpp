@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/mpi/communicator.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -36,7 +37,6 @@
 #include <system_error>
 #include <thread>
 #include <tuple>
-#include <unistd.h>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -44,7 +44,9 @@ using futura::mpi::remote;
 
 // --- remote functions -------------------------------------------------------------------
 
-int square(int x) { return x * x; }
+int square(int x) {
+  return x * x;
+}
 std::string greet(std::string const& name, int times) {
   std::string s;
   for (int i = 0; i < times; ++i) s += "hello " + name + "! ";
@@ -64,11 +66,15 @@ struct point {  // intrusive, public
   double x = 0, y = 0;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & x & y;
+    // clang-format off
+    ar & x & y;  // Boost's operator&, not a reference
+    // clang-format on
   }
   bool operator==(point const&) const = default;
 };
-point midpoint(point a, point b) { return {(a.x + b.x) / 2, (a.y + b.y) / 2}; }
+point midpoint(point a, point b) {
+  return {(a.x + b.x) / 2, (a.y + b.y) / 2};
+}
 
 class secret {  // intrusive, private, as Boost's documentation writes it
  public:
@@ -80,11 +86,15 @@ class secret {  // intrusive, private, as Boost's documentation writes it
   friend class boost::serialization::access;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
+    // clang-format off
     ar & v_;
+    // clang-format on
   }
   int v_ = 0;
 };
-secret reveal(secret s) { return secret(s.value() + 1); }
+secret reveal(secret s) {
+  return secret(s.value() + 1);
+}
 
 namespace geo {  // non-intrusive, found by ADL
 struct area {
@@ -92,10 +102,14 @@ struct area {
 };
 template <class Archive>
 void serialize(Archive& ar, area& a, unsigned) {
+  // clang-format off
   ar & a.value;
+  // clang-format on
 }
 }  // namespace geo
-geo::area double_area(geo::area a) { return {a.value * 2}; }
+geo::area double_area(geo::area a) {
+  return {a.value * 2};
+}
 
 struct legacy {  // non-intrusive, in boost::serialization as Boost's documentation does it
   int v = 0;
@@ -103,20 +117,34 @@ struct legacy {  // non-intrusive, in boost::serialization as Boost's documentat
 namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, legacy& l, unsigned) {
+  // clang-format off
   ar & l.v;
+  // clang-format on
 }
 }  // namespace boost::serialization
-legacy bump(legacy l) { return {l.v + 1}; }
+legacy bump(legacy l) {
+  return {l.v + 1};
+}
 
-std::optional<int> maybe_half(int x) { return x % 2 ? std::nullopt : std::optional<int>(x / 2); }
-std::tuple<int, std::string> tag(int x) { return {x, std::to_string(x)}; }
+std::optional<int> maybe_half(int x) {
+  return x % 2 ? std::nullopt : std::optional<int>(x / 2);
+}
+std::tuple<int, std::string> tag(int x) {
+  return {x, std::to_string(x)};
+}
 std::variant<int, std::string> either(int x) {
   return x < 0 ? std::variant<int, std::string>("negative") : std::variant<int, std::string>(x);
 }
 std::atomic<int> g_sink{0};
-void store(int x) { g_sink = x; }
-int add(int a, int b) { return a + b; }
-int rank_of_worker() { return boost::mpi::communicator().rank(); }
+void store(int x) {
+  g_sink = x;
+}
+int add(int a, int b) {
+  return a + b;
+}
+int rank_of_worker() {
+  return boost::mpi::communicator().rank();
+}
 int fails_at_500(int x) {
   if (x == 500) throw std::out_of_range("x == 500");
   return x * x;
@@ -130,21 +158,36 @@ struct custom_error : std::runtime_error {
 
 int throw_kind(int k) {
   switch (k) {
-    case 0: throw std::invalid_argument("bad argument");
-    case 1: throw std::out_of_range("index 7 out of range");
-    case 2: throw std::runtime_error("runtime trouble");
-    case 3: throw std::logic_error("logic trouble");
-    case 4: throw std::range_error("range trouble");
-    case 5: throw std::overflow_error("overflow trouble");
-    case 6: throw std::bad_alloc();
-    case 7: throw std::domain_error("domain trouble");
-    case 8: throw std::length_error("length trouble");
-    case 9: throw std::underflow_error("underflow trouble");
-    case 10: throw std::system_error(std::make_error_code(std::errc::invalid_argument), "open");
-    case 11: throw app::custom_error("custom trouble");
-    case 12: throw 42;
-    case 13: throw futura::timeout_error("remote timeout");
-    default: return k;
+    case 0:
+      throw std::invalid_argument("bad argument");
+    case 1:
+      throw std::out_of_range("index 7 out of range");
+    case 2:
+      throw std::runtime_error("runtime trouble");
+    case 3:
+      throw std::logic_error("logic trouble");
+    case 4:
+      throw std::range_error("range trouble");
+    case 5:
+      throw std::overflow_error("overflow trouble");
+    case 6:
+      throw std::bad_alloc();
+    case 7:
+      throw std::domain_error("domain trouble");
+    case 8:
+      throw std::length_error("length trouble");
+    case 9:
+      throw std::underflow_error("underflow trouble");
+    case 10:
+      throw std::system_error(std::make_error_code(std::errc::invalid_argument), "open");
+    case 11:
+      throw app::custom_error("custom trouble");
+    case 12:
+      throw 42;
+    case 13:
+      throw futura::timeout_error("remote timeout");
+    default:
+      return k;
   }
 }
 
@@ -154,7 +197,9 @@ int gate(std::string path) {
   return boost::mpi::communicator().rank();
 }
 
-int only_on_the_root(int x) { return x; }
+int only_on_the_root(int x) {
+  return x;
+}
 
 FUTURA_MPI_REGISTER(square);
 FUTURA_MPI_REGISTER(greet);
@@ -190,16 +235,20 @@ struct mpi_environment {
 };
 BOOST_TEST_GLOBAL_FIXTURE(mpi_environment);
 
-bool is_root() { return boost::mpi::communicator().rank() == 0; }
+bool is_root() {
+  return boost::mpi::communicator().rank() == 0;
+}
 
 /// One run() on every rank; `body` runs on the root only.
 template <class Body>
 void on_mpi(Body body, futura::mpi::executor_options options = {}) {
   bool ran = false;
-  futura::mpi::run([&](futura::mpi::executor& ex) {
-    ran = true;
-    body(ex);
-  }, options);
+  futura::mpi::run(
+      [&](futura::mpi::executor& ex) {
+        ran = true;
+        body(ex);
+      },
+      options);
   BOOST_TEST(ran == is_root());
 }
 
@@ -260,7 +309,7 @@ BOOST_AUTO_TEST_CASE(submit_returns_the_remote_result_for_every_kind_of_type) {
     futura::future<void> v = ex.submit(remote<store>, 3);
     v.result();  // a void call: ran, nothing to return
     BOOST_TEST((v.state() == futura::future_state::finished));
-    BOOST_TEST(g_sink == 0);  // it ran in another process
+    BOOST_TEST(g_sink == 0);                                    // it ran in another process
     BOOST_TEST(ex.submit(remote<add>, 2, 40L).result() == 42);  // converted to int
   });
 }
@@ -326,7 +375,7 @@ BOOST_AUTO_TEST_CASE(map_yields_each_value_once_its_own_chunk_is_back) {
   on_mpi([](futura::mpi::executor& ex) {
     gate_file g;
     auto const open = std::filesystem::temp_directory_path().string();  // exists: no wait
-    std::vector<std::string> in{open, open, open, g.path()};  // the second chunk is held
+    std::vector<std::string> in{open, open, open, g.path()};            // the second chunk is held
     auto results = ex.map(remote<gate>, in, 2);
     auto it = results.begin();
     BOOST_TEST(*it > 0);  // the first chunk, back while the second is held
@@ -589,7 +638,8 @@ BOOST_AUTO_TEST_CASE(mpi_futures_mix_with_local_ones_in_as_completed_wait_and_ga
     BOOST_TEST((*it).result() == 1);
 
     gate_file g;
-    std::vector<futura::future<int>> two{ex.submit(remote<gate>, g.path()), pool.submit([] { return 5; })};
+    std::vector<futura::future<int>> two{ex.submit(remote<gate>, g.path()),
+                                         pool.submit([] { return 5; })};
     auto [d, nd] = futura::wait(two, futura::return_when::first_completed);
     BOOST_TEST(d.size() == 1u);
     BOOST_TEST(d[0].result() == 5);
@@ -636,7 +686,8 @@ BOOST_AUTO_TEST_CASE(done_callbacks_run_once_each) {
 }
 
 BOOST_AUTO_TEST_CASE(run_returns_the_body_value_on_the_root_only) {
-  auto r = futura::mpi::run([](futura::mpi::executor& ex) { return ex.submit(remote<square>, 6).result(); });
+  auto r = futura::mpi::run(
+      [](futura::mpi::executor& ex) { return ex.submit(remote<square>, 6).result(); });
   if (is_root())
     BOOST_TEST((r == std::optional<int>(36)));
   else
@@ -660,15 +711,15 @@ BOOST_AUTO_TEST_CASE(a_throwing_body_releases_the_workers_then_rethrows) {
 
 BOOST_AUTO_TEST_CASE(any_rank_can_be_the_root) {
   bool ran = false;
-  futura::mpi::run(
-      boost::mpi::communicator(),
-      [&](futura::mpi::executor& ex) {
-        ran = true;
-        std::set<int> ranks;
-        for (int i = 0; i < 30; ++i) ranks.insert(ex.submit(remote<rank_of_worker>).result());
-        BOOST_TEST(ranks.count(2) == 0u);
-      },
-      {.root = 2});
+  futura::mpi::run(boost::mpi::communicator(),
+                   [&](futura::mpi::executor& ex) {
+                     ran = true;
+                     std::set<int> ranks;
+                     for (int i = 0; i < 30; ++i)
+                       ranks.insert(ex.submit(remote<rank_of_worker>).result());
+                     BOOST_TEST(ranks.count(2) == 0u);
+                   },
+                   {.root = 2});
   BOOST_TEST(ran == (boost::mpi::communicator().rank() == 2));
 }
 

@@ -11,7 +11,8 @@ namespace futura::mpi {
 /// The thread level run() needs: MPI_THREAD_SERIALIZED. The root calls MPI from two
 /// threads, never at once: the one that called run() (before and after the body) and the
 /// executor's progress thread (while the body runs). FUNNELED would forbid the second.
-inline constexpr boost::mpi::threading::level needed_thread_level = boost::mpi::threading::serialized;
+inline constexpr boost::mpi::threading::level needed_thread_level =
+    boost::mpi::threading::serialized;
 
 /// boost::mpi::environment, asking for MPI_THREAD_SERIALIZED (or `level`, if higher).
 /// Create one at the top of main(), on every rank, before run(). Throws std::runtime_error
@@ -26,7 +27,9 @@ class environment {
   environment& operator=(environment const&) = delete;
 
   /// What the MPI library gave.
-  boost::mpi::threading::level thread_level() const { return boost::mpi::environment::thread_level(); }
+  boost::mpi::threading::level thread_level() const {
+    return boost::mpi::environment::thread_level();
+  }
   /// Boost.MPI's own environment, for its other services (processor_name, ...).
   boost::mpi::environment& get() noexcept { return *env_; }
 

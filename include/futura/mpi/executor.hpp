@@ -50,7 +50,8 @@ class executor {
   /// the function's parameter types and serialized now, in the caller. Throws
   /// broken_executor("cannot schedule new futures after shutdown") once shut down.
   template <auto Fn, class... Args>
-  auto submit(remote_function<Fn> fn, Args&&... args) -> future<typename remote_function<Fn>::value_type>;
+  auto submit(remote_function<Fn> fn, Args&&... args)
+      -> future<typename remote_function<Fn>::value_type>;
 
   /// Calls `fn(x)` for every x of `inputs` (or `fn(a, b...)` when x is a tuple and fn takes
   /// several arguments), `chunksize` inputs to a message, all submitted now; the result
@@ -66,7 +67,8 @@ class executor {
   template <auto Fn, std::ranges::input_range R, class Rep, class Period>
   auto map(remote_function<Fn> fn, R&& inputs, std::size_t chunksize,
            std::chrono::duration<Rep, Period> timeout) {
-    return map_impl(fn, std::forward<R>(inputs), chunksize, futura::detail::deadline_after(timeout));
+    return map_impl(fn, std::forward<R>(inputs), chunksize,
+                    futura::detail::deadline_after(timeout));
   }
   template <auto Fn, std::ranges::input_range R, class Rep, class Period>
   auto map(remote_function<Fn> fn, R&& inputs, std::chrono::duration<Rep, Period> timeout) {
@@ -77,7 +79,9 @@ class executor {
   /// at once. `wait`: returns when every sent call has its result. The workers keep serving
   /// until run()'s body returns. From a done callback of this executor (its progress
   /// thread), shutdown(true) throws invalid_state_error: it would wait for itself.
-  void shutdown(bool wait = true, bool cancel_futures = false) { core_.shutdown(wait, cancel_futures); }
+  void shutdown(bool wait = true, bool cancel_futures = false) {
+    core_.shutdown(wait, cancel_futures);
+  }
   void shutdown(shutdown_options options) { shutdown(options.wait, options.cancel_futures); }
 
   /// The number of worker processes (the communicator's size minus one).
@@ -187,9 +191,9 @@ class map_range {
 ///
 /// Needs MPI initialized with at least MPI_THREAD_SERIALIZED (futura::mpi::environment does
 /// it) and at least two processes; throws on every rank otherwise. Not reentrant: run()
-/// from inside a body throws std::logic_error. The executor lives until the body returns. While the body runs,
-/// the root's progress thread is the one that calls MPI: the body may call MPI itself only
-/// if the environment gives MPI_THREAD_MULTIPLE.
+/// from inside a body throws std::logic_error. The executor lives until the body returns. While the
+/// body runs, the root's progress thread is the one that calls MPI: the body may call MPI itself
+/// only if the environment gives MPI_THREAD_MULTIPLE.
 ///
 /// \code
 /// int square(int x) { return x * x; }
@@ -252,22 +256,27 @@ void save_arg(boost::archive::binary_oarchive& ar, A&& a) {
   }
 }
 
+template <class Params, std::size_t... I, class... A>
+void save_args_at(boost::archive::binary_oarchive& ar, std::index_sequence<I...>, A&&... a) {
+  (save_arg<std::tuple_element_t<I, Params>>(ar, std::forward<A>(a)), ...);
+}
 template <class Params, class... A>
 void save_args(boost::archive::binary_oarchive& ar, A&&... a) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (save_arg<std::tuple_element_t<I, Params>>(ar, std::forward<A>(a)), ...);
-  }(std::index_sequence_for<A...>{});
+  save_args_at<Params>(ar, std::index_sequence_for<A...>{}, std::forward<A>(a)...);
 }
 
+template <class Params, class Indices, class... A>
+struct args_convert;
+template <class Params, std::size_t... I, class... A>
+struct args_convert<Params, std::index_sequence<I...>, A...>
+    : std::bool_constant<(std::is_convertible_v<A&&, std::tuple_element_t<I, Params>> && ... &&
+                          true)> {};
+/// As many arguments as parameters, each implicitly convertible to its parameter's type.
 template <class Params, class... A>
-inline constexpr bool args_fit = [] {
-  if constexpr (sizeof...(A) != std::tuple_size_v<Params>)
-    return false;
-  else
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (std::is_convertible_v<A&&, std::tuple_element_t<I, Params>> && ... && true);
-    }(std::index_sequence_for<A...>{});
-}();
+inline constexpr bool args_fit =
+    std::conditional_t<sizeof...(A) == std::tuple_size_v<Params>,
+                       args_convert<Params, std::index_sequence_for<A...>, A...>,
+                       std::false_type>::value;
 
 /// Serializes one input of map(): the argument, or the arguments of a tuple-like input.
 template <class Params, class X>
@@ -288,8 +297,9 @@ auto executor::submit(remote_function<Fn> fn, Args&&... args)
   using T = typename F::value_type;
   static_assert(sizeof...(Args) == F::arity,
                 "futura::mpi::executor::submit: not as many arguments as the function takes");
-  static_assert(detail::args_fit<typename F::params, Args...>,
-                "futura::mpi::executor::submit: an argument does not convert to its parameter type");
+  static_assert(
+      detail::args_fit<typename F::params, Args...>,
+      "futura::mpi::executor::submit: an argument does not convert to its parameter type");
   (void)fn;
   core_.check_open();
   auto call = std::make_unique<detail::single_call<T>>(core_.next_id(), F::name());

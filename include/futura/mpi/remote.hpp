@@ -25,6 +25,10 @@ struct registration {
 
 namespace detail {
 
+template <class A>
+inline constexpr bool not_an_out_param =
+    !std::is_lvalue_reference_v<A> || std::is_const_v<std::remove_reference_t<A>>;
+
 template <class F>
 struct fn_traits {
   static constexpr bool is_function = false;
@@ -38,8 +42,7 @@ struct fn_traits<R (*)(A...)> {
   using params = std::tuple<std::remove_cvref_t<A>...>;
   static constexpr std::size_t arity = sizeof...(A);
   /// An argument the function could write to cannot come back: refused.
-  static constexpr bool no_out_params =
-      ((!std::is_lvalue_reference_v<A> || std::is_const_v<std::remove_reference_t<A>>) && ...);
+  static constexpr bool no_out_params = (not_an_out_param<A> && ...);
   static constexpr bool types_ok =
       (check_serializable<std::remove_cvref_t<A>>::value && ... && true) &&
       std::conditional_t<std::is_void_v<R>, std::true_type, check_serializable<value_type>>::value;
@@ -152,18 +155,18 @@ inline constexpr remote_function<Fn> remote{};
 #define FUTURA_MPI_REGISTER(fn) FUTURA_MPI_REGISTER_AS(fn, #fn)
 
 /// As FUTURA_MPI_REGISTER, under a name of your choosing (a string literal).
-#define FUTURA_MPI_REGISTER_AS(fn, name_)                                                     \
-  template <>                                                                                 \
-  struct futura::mpi::registration<fn> {                                                      \
-    static_assert(::futura::mpi::detail::fn_traits<::std::decay_t<decltype(fn)>>::is_function,               \
-                  "FUTURA_MPI_REGISTER(f): f must be a function");                            \
-    static_assert(::futura::mpi::detail::fn_traits<::std::decay_t<decltype(fn)>>::no_out_params,             \
-                  "FUTURA_MPI_REGISTER(f): a remote function takes its arguments by value or " \
-                  "const& (a T& parameter could not be written back to the caller)");         \
-    static_assert(::futura::mpi::detail::fn_traits<::std::decay_t<decltype(fn)>>::types_ok);                  \
-    static constexpr bool registered = true;                                                  \
-    static constexpr ::std::string_view name = name_;                                         \
-    inline static bool const enrolled = ::futura::mpi::detail::invoker<fn>::enrol_as(name_);  \
+#define FUTURA_MPI_REGISTER_AS(fn, name_)                                                        \
+  template <>                                                                                    \
+  struct futura::mpi::registration<fn> {                                                         \
+    static_assert(::futura::mpi::detail::fn_traits<::std::decay_t<decltype(fn)>>::is_function,   \
+                  "FUTURA_MPI_REGISTER(f): f must be a function");                               \
+    static_assert(::futura::mpi::detail::fn_traits<::std::decay_t<decltype(fn)>>::no_out_params, \
+                  "FUTURA_MPI_REGISTER(f): a remote function takes its arguments by value or "   \
+                  "const& (a T& parameter could not be written back to the caller)");            \
+    static_assert(::futura::mpi::detail::fn_traits<::std::decay_t<decltype(fn)>>::types_ok);     \
+    static constexpr bool registered = true;                                                     \
+    static constexpr ::std::string_view name = name_;                                            \
+    inline static bool const enrolled = ::futura::mpi::detail::invoker<fn>::enrol_as(name_);     \
   }
 
 #endif

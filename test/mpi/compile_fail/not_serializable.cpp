@@ -4,5 +4,7 @@
 struct no_serialize {
   int v = 0;
 };
-int use(no_serialize x) { return x.v; }
+int use(no_serialize x) {
+  return x.v;
+}
 FUTURA_MPI_REGISTER(use);

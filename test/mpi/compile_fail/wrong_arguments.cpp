@@ -3,7 +3,11 @@
 
 #include <string>
 
-int length(std::string s) { return static_cast<int>(s.size()); }
+int length(std::string s) {
+  return static_cast<int>(s.size());
+}
 FUTURA_MPI_REGISTER(length);
 
-void body(futura::mpi::executor& ex) { ex.submit(futura::mpi::remote<length>, 42); }
+void body(futura::mpi::executor& ex) {
+  ex.submit(futura::mpi::remote<length>, 42);
+}

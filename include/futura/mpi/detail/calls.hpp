@@ -39,8 +39,8 @@ class call_base {
 };
 
 /// The exception a non-value reply stands for.
-std::exception_ptr reply_error(reply_status status, std::string_view payload,
-                               std::string_view name, int rank) noexcept;
+std::exception_ptr reply_error(reply_status status, std::string_view payload, std::string_view name,
+                               int rank) noexcept;
 
 template <class T>
 class call_with_promise : public call_base {

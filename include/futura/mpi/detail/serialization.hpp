@@ -75,15 +75,22 @@ void save(Archive& ar, std::variant<T...> const& x, unsigned int) {
   ar << index;
   std::visit([&](auto const& e) { ar << e; }, x);
 }
+template <std::size_t I = 0, class Archive, class... T>
+void load_alternative(Archive& ar, std::variant<T...>& x, unsigned index) {
+  if constexpr (I < sizeof...(T)) {
+    if (index == I)
+      ar >> x.template emplace<I>();
+    else
+      load_alternative<I + 1>(ar, x, index);
+  } else {
+    throw std::invalid_argument("futura::mpi: std::variant index out of range in a message");
+  }
+}
 template <class Archive, class... T>
 void load(Archive& ar, std::variant<T...>& x, unsigned int) {
   unsigned index = 0;
   ar >> index;
-  if (index >= sizeof...(T))
-    throw std::invalid_argument("futura::mpi: std::variant index out of range in a message");
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((index == I ? (ar >> x.template emplace<I>(), 0) : 0), ...);
-  }(std::index_sequence_for<T...>{});
+  load_alternative(ar, x, index);
 }
 template <class Archive, class... T>
 void serialize(Archive& ar, std::variant<T...>& x, unsigned int v) {
@@ -109,6 +116,9 @@ struct is_serializable;
 
 namespace detail {
 
+template <class T>
+struct elements_serializable;  // the standard containers: serializable when their elements are
+
 // A member named `serialize` of any access (Boost's intrusive form is usually private,
 // with `friend class boost::serialization::access`): found by making the name ambiguous.
 struct serialize_name_probe {
@@ -116,9 +126,13 @@ struct serialize_name_probe {
 };
 template <class T>
 struct serialize_name_derived : T, serialize_name_probe {};
+// clang-format off
 template <class T>
-concept has_member_serialize =
-    std::is_class_v<T> && !std::is_final_v<T> && !requires { &serialize_name_derived<T>::serialize; };
+inline constexpr bool final_class = std::is_class_v<T> && std::is_final_v<T>;
+
+template <class T>
+concept has_member_serialize = std::is_class_v<T> && !std::is_final_v<T> &&
+                               !requires { &serialize_name_derived<T>::serialize; };
 
 // A free serialize() for T beats the probe's catch-all or is ambiguous with it; the catch-all
 // alone resolves to the probe. Unqualified on purpose: ADL finds T's namespace and, through
@@ -129,17 +143,18 @@ concept has_free_serialize = !requires(boost::serialization::futura_mpi_probe_ar
 };
 
 template <class T>
+concept known_container = requires { elements_serializable<T>::value; };
+// clang-format on
+
+// A final class hides its members from the probe: trust it.
+template <class T>
 struct detect_serializable
-    : std::bool_constant<std::is_arithmetic_v<T> || std::is_enum_v<T> ||
-                         has_member_serialize<T> || has_free_serialize<T> ||
-                         // A final class hides its members from the probe: trust it.
-                         (std::is_class_v<T> && std::is_final_v<T>)> {};
+    : std::bool_constant<std::is_arithmetic_v<T> || std::is_enum_v<T> || has_member_serialize<T> ||
+                         has_free_serialize<T> || final_class<T>> {};
 
 template <class... T>
 inline constexpr bool all_serializable_v = (is_serializable<T>::value && ...);
 
-template <class T>
-struct elements_serializable;  // the standard containers: serializable when their elements are
 template <class C, class Tr, class A>
 struct elements_serializable<std::basic_string<C, Tr, A>> : std::is_arithmetic<C> {};
 template <class T, class A>
@@ -153,8 +168,7 @@ struct elements_serializable<std::array<T, N>> : std::bool_constant<all_serializ
 template <class K, class C, class A>
 struct elements_serializable<std::set<K, C, A>> : std::bool_constant<all_serializable_v<K>> {};
 template <class K, class C, class A>
-struct elements_serializable<std::multiset<K, C, A>> : std::bool_constant<all_serializable_v<K>> {
-};
+struct elements_serializable<std::multiset<K, C, A>> : std::bool_constant<all_serializable_v<K>> {};
 template <class K, class V, class C, class A>
 struct elements_serializable<std::map<K, V, C, A>> : std::bool_constant<all_serializable_v<K, V>> {
 };
@@ -177,14 +191,10 @@ struct elements_serializable<std::tuple<T...>> : std::bool_constant<all_serializ
 template <class T>
 struct elements_serializable<std::optional<T>> : std::bool_constant<all_serializable_v<T>> {};
 template <class... T>
-struct elements_serializable<std::variant<T...>> : std::bool_constant<all_serializable_v<T...>> {
-};
+struct elements_serializable<std::variant<T...>> : std::bool_constant<all_serializable_v<T...>> {};
 #endif
 template <class T, std::size_t N>
 struct elements_serializable<T[N]> : std::bool_constant<all_serializable_v<T>> {};
-
-template <class T>
-concept known_container = requires { elements_serializable<T>::value; };
 
 }  // namespace detail
 
@@ -238,7 +248,8 @@ class vector_sink : public std::streambuf {
     return n;
   }
   int_type overflow(int_type c) override {
-    if (!traits_type::eq_int_type(c, traits_type::eof())) out_.push_back(traits_type::to_char_type(c));
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+      out_.push_back(traits_type::to_char_type(c));
     return traits_type::not_eof(c);
   }
 
@@ -273,7 +284,8 @@ class oarchive_to {
 /// An archive reading `size` bytes at `data`.
 class iarchive_from {
  public:
-  iarchive_from(char const* data, std::size_t size) : source_(data, size), ar_(source_, archive_flags) {}
+  iarchive_from(char const* data, std::size_t size)
+      : source_(data, size), ar_(source_, archive_flags) {}
   boost::archive::binary_iarchive& get() noexcept { return ar_; }
 
  private:

@@ -16,9 +16,9 @@
 #ifndef FUTURA_MPI_DETAIL_WIRE_HPP
 #define FUTURA_MPI_DETAIL_WIRE_HPP
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
-#include <climits>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -49,7 +49,9 @@ struct exception_record {
   std::string what;
   template <class Archive>
   void serialize(Archive& ar, unsigned int) {
+    // clang-format off
     ar & kind & code & type_name & what;
+    // clang-format on
   }
 };
 
@@ -95,7 +97,8 @@ class frame_reader {
  private:
   void need(std::size_t n) const {
     if (static_cast<std::size_t>(end_ - p_) < n)
-      throw std::runtime_error("futura::mpi: truncated message (do all ranks run the same binary?)");
+      throw std::runtime_error(
+          "futura::mpi: truncated message (do all ranks run the same binary?)");
   }
   char const* p_;
   char const* end_;
@@ -125,8 +128,9 @@ inline constexpr std::size_t max_message = INT32_MAX;
 /// std::length_error past what one message can carry.
 inline void end_frame(std::vector<char>& out, std::size_t length_at) {
   if (out.size() > max_message)
-    throw std::length_error("futura::mpi: a call's arguments or result exceed 2 GiB, the most "
-                            "one MPI message carries");
+    throw std::length_error(
+        "futura::mpi: a call's arguments or result exceed 2 GiB, the most "
+        "one MPI message carries");
   auto const len = static_cast<std::uint32_t>(out.size() - length_at - sizeof(std::uint32_t));
   std::memcpy(out.data() + length_at, &len, sizeof len);
 }
