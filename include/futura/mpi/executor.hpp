@@ -76,7 +76,7 @@ class executor {
   }
 
   /// Refuses new calls from now on. `cancel_futures`: the calls not yet sent are cancelled
-  /// at once. `wait`: returns when every sent call has its result. The workers keep serving
+  /// at once. `wait`: returns when every call submitted has ended (run, or cancelled). The workers keep serving
   /// until run()'s body returns. From a done callback of this executor (its progress
   /// thread), shutdown(true) throws invalid_state_error: it would wait for itself.
   void shutdown(bool wait = true, bool cancel_futures = false) {
@@ -88,7 +88,6 @@ class executor {
   int max_workers() const noexcept { return core_.workers(); }
 
  private:
-  friend class detail::session;
   template <class Body>
   friend auto run(boost::mpi::communicator const&, Body&&, executor_options const&);
   explicit executor(detail::root_core& core) noexcept : core_(core) {}
