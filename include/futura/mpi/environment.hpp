@@ -21,7 +21,9 @@ inline constexpr boost::mpi::threading::level needed_thread_level =
 /// own boost::mpi::environment.
 class environment {
  public:
+  /// Initializes MPI with the program's arguments, asking for `level`.
   environment(int& argc, char**& argv, boost::mpi::threading::level level = needed_thread_level);
+  /// Initializes MPI without the program's arguments, asking for `level`.
   explicit environment(boost::mpi::threading::level level = needed_thread_level);
   environment(environment const&) = delete;
   environment& operator=(environment const&) = delete;

@@ -14,6 +14,7 @@ namespace futura::mpi {
 /// original type's (demangled) name and its what(). what() is "<type name>: <message>".
 class remote_error : public error {
  public:
+  /// What the root rebuilds from a worker's report.
   remote_error(std::string type_name, std::string message, int rank);
   /// The thrown type, demangled ("geometry::degenerate_triangle"); for something that is
   /// not a std::exception, its type ("int"), and an empty message.
@@ -34,8 +35,11 @@ class remote_error : public error {
 /// future ends with this error; the worker and the executor go on.
 class not_registered_error : public error {
  public:
+  /// `signature_differs`: the name is registered there, with other parameter types.
   not_registered_error(std::string name, int rank, bool signature_differs);
+  /// The name the root sent.
   std::string const& name() const noexcept { return name_; }
+  /// The rank of the worker that did not know it.
   int rank() const noexcept { return rank_; }
 
  private:

@@ -70,6 +70,7 @@ class executor {
     return map_impl(fn, std::forward<R>(inputs), chunksize,
                     futura::detail::deadline_after(timeout));
   }
+  /// As map(fn, inputs, 1, timeout).
   template <auto Fn, std::ranges::input_range R, class Rep, class Period>
   auto map(remote_function<Fn> fn, R&& inputs, std::chrono::duration<Rep, Period> timeout) {
     return map(fn, std::forward<R>(inputs), 1, timeout);
@@ -82,6 +83,7 @@ class executor {
   void shutdown(bool wait = true, bool cancel_futures = false) {
     core_.shutdown(wait, cancel_futures);
   }
+  /// shutdown() with Python's keyword names: `ex.shutdown({.cancel_futures = true})`.
   void shutdown(shutdown_options options) { shutdown(options.wait, options.cancel_futures); }
 
   /// The number of worker processes (the communicator's size minus one).
@@ -106,20 +108,31 @@ class map_range {
   using chunk_future = future<std::vector<detail::element<T>>>;
 
  public:
+  /// Walks the values in input order; `*` blocks until the chunk holding it is back.
   class iterator {
    public:
+    /// One pass only.
     using iterator_category = std::input_iterator_tag;
+    /// A signed distance, as iterators need.
     using difference_type = std::ptrdiff_t;
+    /// The remote function's result type.
     using value_type = T;
+    /// What `*` gives: the value in its chunk's future, valid until the chunk is passed.
     using reference = T&;
 
+    /// A singular iterator (only assignable).
     iterator() = default;
+    /// Blocks until this value's chunk is back; the value, or rethrows its exception
+    /// (timeout_error past map()'s timeout).
     reference operator*() const { return r_->get(chunk_, i_); }
+    /// Moves to the next value, letting go of a chunk once its last value is passed.
     iterator& operator++() {
       r_->advance(chunk_, i_);
       return *this;
     }
+    /// As `++it`.
     void operator++(int) { ++*this; }
+    /// True past the last value.
     friend bool operator==(iterator const& a, std::default_sentinel_t) { return a.at_end(); }
 
    private:
@@ -131,9 +144,12 @@ class map_range {
     std::size_t i_ = 0;
   };
 
+  /// What executor::map() returns: one future per chunk, the chunks' sizes, and the
+  /// deadline past which a value not ready throws timeout_error (none: no limit).
   map_range(std::vector<chunk_future> chunks, std::vector<std::uint32_t> sizes,
             std::optional<std::chrono::steady_clock::time_point> deadline)
       : chunks_(std::move(chunks)), sizes_(std::move(sizes)), deadline_(deadline) {}
+  /// Takes over `o`'s chunks.
   map_range(map_range&&) noexcept = default;
   map_range& operator=(map_range&&) = delete;
   ~map_range() {
@@ -143,6 +159,7 @@ class map_range {
 
   /// Iterating starts where an earlier loop stopped.
   iterator begin() { return iterator(this, chunk_, i_); }
+  /// The end: compare an iterator with it.
   std::default_sentinel_t end() const noexcept { return {}; }
   /// The number of values.
   std::size_t size() const noexcept {

@@ -24,6 +24,7 @@ struct executor_options {
   /// here), and a reply is noticed within an eighth of its call's time, or `max_backoff`.
   /// The root's progress thread with no call out sleeps until a submission.
   std::chrono::microseconds busy_poll{100};
+  /// The longest sleep between two polls (see busy_poll).
   std::chrono::microseconds max_backoff{1000};
 };
 

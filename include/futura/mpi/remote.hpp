@@ -20,6 +20,7 @@ namespace futura::mpi {
 /// says "not registered".
 template <auto Fn>
 struct registration {
+  /// False here; FUTURA_MPI_REGISTER's specialization says true.
   static constexpr bool registered = false;
 };
 
@@ -132,12 +133,18 @@ class remote_function {
                 "global scope, where this call can see it");
 
  public:
+  /// What the function returns: the T of the future submit() gives.
   using value_type = typename traits::value_type;
+  /// The function's parameter types, without const or references, as a std::tuple:
+  /// what travels.
   using params = typename traits::params;
+  /// The number of parameters.
   static constexpr std::size_t arity = traits::arity;
 
   /// The name the function travels under (the one written in FUTURA_MPI_REGISTER).
   static constexpr std::string_view name() noexcept { return registration<Fn>::name; }
+  /// A hash of the parameter and result types, so that a worker built with another
+  /// signature under the same name is told apart (not_registered_error).
   static std::uint64_t signature() { return detail::invoker<Fn>::signature(); }
 };
 
