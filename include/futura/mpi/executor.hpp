@@ -77,8 +77,8 @@ class executor {
   }
 
   /// Refuses new calls from now on. `cancel_futures`: the calls not yet sent are cancelled
-  /// at once. `wait`: returns when every call submitted has ended (run, or cancelled). The workers keep serving
-  /// until run()'s body returns. From a done callback of this executor (its progress
+  /// at once. `wait`: returns when every call submitted has ended (run, or cancelled). The workers
+  /// keep serving until run()'s body returns. From a done callback of this executor (its progress
   /// thread), shutdown(true) throws invalid_state_error: it would wait for itself.
   void shutdown(bool wait = true, bool cancel_futures = false) {
     core_.shutdown(wait, cancel_futures);
