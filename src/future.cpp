@@ -3,6 +3,7 @@
 #include <futura/errors.hpp>
 
 #include <futura/detail/context_registry.hpp>
+#include <futura/detail/large_block.hpp>
 #include <futura/use_future.hpp>
 
 #include <boost/asio/error.hpp>
@@ -10,6 +11,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <mutex>
 #include <ostream>
@@ -624,6 +626,49 @@ void context_registry::shutdown() {
     n->drop(n);
     s->release();
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Large per-call blocks (large_block.hpp): one kept per thread.
+
+namespace {
+struct alignas(std::max_align_t) block_header {
+  std::size_t size;  // usable bytes after the header
+};
+
+struct kept_block {
+  block_header* block = nullptr;
+  kept_block() = default;
+  kept_block(kept_block const&) = delete;
+  kept_block& operator=(kept_block const&) = delete;
+  ~kept_block() { ::operator delete(block); }
+};
+thread_local kept_block t_kept;
+}  // namespace
+
+void* allocate_large(std::size_t bytes) {
+  if (bytes >= large_block_min) {
+    // The kept block if it is big enough and not wastefully big; else a fresh one (the
+    // kept one stays for a later call).
+    if (auto* b = t_kept.block; b && b->size >= bytes && b->size / 2 <= bytes) {
+      t_kept.block = nullptr;
+      return b + 1;
+    }
+  }
+  auto* b = static_cast<block_header*>(::operator new(sizeof(block_header) + bytes));
+  b->size = bytes;
+  return b + 1;
+}
+
+void deallocate_large(void* p) noexcept {
+  if (!p) return;
+  auto* b = static_cast<block_header*>(p) - 1;
+  // Keep the larger of the two: a thread that gathers a million futures keeps a block for
+  // the next million.
+  if (b->size >= large_block_min && b->size <= large_block_max_kept &&
+      (!t_kept.block || t_kept.block->size < b->size))
+    std::swap(t_kept.block, b);
+  ::operator delete(b);
 }
 
 }  // namespace detail

@@ -34,7 +34,7 @@ namespace futura {
 template <class T>
 class as_completed_range {
   struct impl : std::enable_shared_from_this<impl> {
-    impl(std::vector<future<T>> fs, std::chrono::steady_clock::time_point deadline)
+    impl(detail::future_vector<T> fs, std::chrono::steady_clock::time_point deadline)
         : futures(std::move(fs)), queue(count_pending(futures)), deadline(deadline) {
       // Snapshot first: what is done now comes first, in input order, even if a pending
       // one completes while we are still hooking onto the others.
@@ -46,7 +46,7 @@ class as_completed_range {
           ready_now.push_back(i);
         }
     }
-    static std::size_t count_pending(std::vector<future<T>> const& fs) noexcept {
+    static std::size_t count_pending(detail::future_vector<T> const& fs) noexcept {
       std::size_t n = 0;
       for (auto const& f : fs) n += !f.done();
       return n;
@@ -149,8 +149,9 @@ class as_completed_range {
     }
 
     // Destroyed in reverse: the queue unhooks while the futures are still alive.
-    std::vector<future<T>> futures;      // distinct; emptied as they are fetched
-    std::vector<std::size_t> ready_now;  // done at the call, input order
+    detail::future_vector<T> futures;  // distinct; emptied as they are fetched
+    std::vector<std::size_t, detail::large_allocator<std::size_t>>
+        ready_now;  // done at the call, input order
     detail::completion_queue queue;
     std::chrono::steady_clock::time_point deadline;
     std::size_t next_ready = 0;
@@ -204,7 +205,7 @@ class as_completed_range {
 
   /// What as_completed() returns: watches `distinct` (no future twice) until `deadline`
   /// (steady_clock::time_point::max(): none).
-  as_completed_range(std::vector<future<T>> distinct,
+  as_completed_range(detail::future_vector<T> distinct,
                      std::chrono::steady_clock::time_point deadline)
       : p_(std::make_shared<impl>(std::move(distinct), deadline)) {}
   /// Takes over `o`'s futures; `o` must then only be destroyed or assigned to.

@@ -97,7 +97,7 @@ inline constexpr auto forever = std::chrono::steady_clock::time_point::max();
 /// Holds the children of a wait_some_state; a base listed before gather_core, so the
 /// array outlives ~gather_core, which releases the children through it.
 struct child_array {
-  std::unique_ptr<gather_child[]> kids;
+  large_array<gather_child> kids;
 };
 
 /// The future behind async_wait_some: the gather core as a waiter. It completes with the
@@ -106,9 +106,8 @@ struct child_array {
 template <class T>
 class wait_some_state final : public state<wait_result<T>>, child_array, public gather_core {
  public:
-  static wait_some_state* create(std::vector<future<T>> const& distinct, return_when rw) {
-    auto* s =
-        new wait_some_state(std::make_unique<gather_child[]>(distinct.size()), distinct.size(), rw);
+  static wait_some_state* create(future_vector<T> const& distinct, return_when rw) {
+    auto* s = new wait_some_state(large_array<gather_child>(distinct.size()), distinct.size(), rw);
     for (std::size_t i = 0; i < distinct.size(); ++i) s->set_child(i, *state_of(distinct[i]));
     return s;
   }
@@ -118,7 +117,7 @@ class wait_some_state final : public state<wait_result<T>>, child_array, public 
   }
 
  private:
-  wait_some_state(std::unique_ptr<gather_child[]> kids, std::size_t n, return_when rw) noexcept
+  wait_some_state(large_array<gather_child> kids, std::size_t n, return_when rw) noexcept
       : child_array{std::move(kids)},
         gather_core(*this, child_array::kids.get(), n, false),
         rw_(rw) {

@@ -20,6 +20,7 @@
 #ifndef FUTURA_DETAIL_COMPLETION_QUEUE_HPP
 #define FUTURA_DETAIL_COMPLETION_QUEUE_HPP
 
+#include <futura/detail/large_block.hpp>
 #include <futura/detail/shared_state.hpp>
 #include <futura/future.hpp>
 
@@ -50,8 +51,7 @@ struct watch_node final : node {
 class completion_queue {
  public:
   /// Room for `capacity` watches.
-  explicit completion_queue(std::size_t capacity)
-      : nodes_(capacity ? std::make_unique<watch_node[]>(capacity) : nullptr) {}
+  explicit completion_queue(std::size_t capacity) : nodes_(capacity) {}
   completion_queue(completion_queue const&) = delete;
   completion_queue& operator=(completion_queue const&) = delete;
   ~completion_queue() { detach(); }
@@ -171,7 +171,7 @@ class completion_queue {
     }
   }
 
-  std::unique_ptr<watch_node[]> nodes_;
+  large_array<watch_node> nodes_;
   std::size_t used_ = 0;
   std::atomic<std::uintptr_t> head_{0};  // watch_node* stack, or a tagged doorbell
   std::atomic<std::size_t> running_{0};
@@ -204,20 +204,39 @@ class loop_guard {
   std::vector<state_base*> reps_;  // referenced by whoever owns the futures
 };
 
+/// The futures a wait or an as_completed holds for the length of the call.
+template <class T>
+using future_vector = std::vector<future<T>, large_allocator<future<T>>>;
+
 /// The distinct futures of `fs` in first-occurrence order; throws invalid_state_error on
 /// an empty handle. Linear: an open-addressing set of state addresses.
 template <class T, class R>
-std::vector<future<T>> distinct_futures(R&& fs, char const* who) {
-  std::vector<future<T>> out;
+future_vector<T> distinct_futures(R&& fs, char const* who) {
+  future_vector<T> out;
   if constexpr (std::ranges::sized_range<R>) out.reserve(std::ranges::size(fs));
-  for (auto&& f : fs) {
+  auto const take = [&](auto const& f) {
     if (!f.valid()) throw invalid_state_error(std::string(who) + ": a future has no state");
     out.push_back(f);
+  };
+  if constexpr (std::ranges::random_access_range<R>) {
+    // Each copy takes a reference on a state that, over a million futures, is out of
+    // cache: ask for the states a few places ahead, so the misses overlap.
+    constexpr std::size_t ahead = 8;
+    auto const n = static_cast<std::size_t>(std::ranges::size(fs));
+    auto const it = std::ranges::begin(fs);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + ahead < n)
+        if (auto* s = state_of(static_cast<future<T> const&>(it[i + ahead])))
+          __builtin_prefetch(s, 1);
+      take(it[i]);
+    }
+  } else {
+    for (auto&& f : fs) take(f);
   }
   if (out.size() < 2) return out;
   int const bits = std::bit_width(out.size() * 2 - 1);  // load factor <= 1/2
   std::size_t const mask = (std::size_t{1} << bits) - 1;
-  auto const slots = std::make_unique<std::uintptr_t[]>(mask + 1);  // zeroed
+  large_array<std::uintptr_t> const slots(mask + 1);  // zeroed
   std::size_t kept = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
     auto const key = reinterpret_cast<std::uintptr_t>(state_of(out[i]));

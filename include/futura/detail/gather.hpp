@@ -25,6 +25,7 @@
 #include <futura/detail/context_registry.hpp>
 #include <futura/detail/derived.hpp>
 #include <futura/detail/future_range.hpp>
+#include <futura/detail/large_block.hpp>
 #include <futura/detail/shared_state.hpp>
 #include <futura/errors.hpp>
 #include <futura/future.hpp>
@@ -288,7 +289,7 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
  public:
   /// Room for `n` children, none filled in yet.
   static gather_range_state* create(std::size_t n) {
-    void* mem = ::operator new(sizeof(gather_range_state) + n * sizeof(gather_child));
+    void* mem = allocate_large(sizeof(gather_range_state) + n * sizeof(gather_child));
     auto* kids =
         reinterpret_cast<gather_child*>(static_cast<char*>(mem) + sizeof(gather_range_state));
     for (std::size_t i = 0; i < n; ++i) ::new (static_cast<void*>(kids + i)) gather_child;
@@ -301,7 +302,7 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
   }
 
   // The allocation is bigger than the class: free it the way it was made.
-  static void operator delete(void* p) noexcept { ::operator delete(p); }
+  static void operator delete(void* p) noexcept { deallocate_large(p); }
 
  private:
   static_assert(alignof(gather_child) <= alignof(state_base));
