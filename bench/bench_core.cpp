@@ -199,7 +199,9 @@ void pool_asio_use_future(benchmark::State& state) {
   boost::asio::thread_pool pool(state.range(0));
   pool_futures<std::future<int>>(
       state,
-      [&](int i) { return boost::asio::post(pool, boost::asio::use_future([i] { return i * 2; })); },
+      [&](int i) {
+        return boost::asio::post(pool, boost::asio::use_future([i] { return i * 2; }));
+      },
       [](std::future<int>& f) { return f.get(); },
       "peer: asio::post(use_future) + std::future::get");
 }
@@ -221,18 +223,21 @@ void pool_futura_submit(benchmark::State& state) {
       "futura::submit(asio::thread_pool) + result");
 }
 
-#define FUTURA_POOL_BENCH(fn, name)                                                      \
-  BENCHMARK(fn)->Name("pool/" name)->Args({2, 1})->ArgNames({"workers", "submitters"})  \
-      ->UseRealTime();                                                                   \
-  BENCHMARK(fn)                                                                          \
-      ->Name("pool_submitters/" name)                                                    \
-      ->Args({2, 4})                                                                     \
-      ->ArgNames({"workers", "submitters"})                                              \
-      ->UseRealTime();                                                                   \
-  BENCHMARK(fn)                                                                          \
-      ->Name("pool_workers/" name)                                                       \
-      ->ArgsProduct({{1, 2, 4, 8}, {1}})                                                 \
-      ->ArgNames({"workers", "submitters"})                                              \
+#define FUTURA_POOL_BENCH(fn, name)         \
+  BENCHMARK(fn)                             \
+      ->Name("pool/" name)                  \
+      ->Args({2, 1})                        \
+      ->ArgNames({"workers", "submitters"}) \
+      ->UseRealTime();                      \
+  BENCHMARK(fn)                             \
+      ->Name("pool_submitters/" name)       \
+      ->Args({2, 4})                        \
+      ->ArgNames({"workers", "submitters"}) \
+      ->UseRealTime();                      \
+  BENCHMARK(fn)                             \
+      ->Name("pool_workers/" name)          \
+      ->ArgsProduct({{1, 2, 4, 8}, {1}})    \
+      ->ArgNames({"workers", "submitters"}) \
       ->UseRealTime();
 
 FUTURA_POOL_BENCH(pool_raw_post, "raw_post")
