@@ -77,10 +77,13 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
 }
 }  // namespace detail
 
-/// What every future handle is, typed (future<T>) or not (future<>): one counted pointer to
-/// a shared state `S`, and everything a consumer can do without reading the value.
-template <class S>
+/// What every future handle is, typed (future<T>) or not (future<>, T = any_result): one
+/// counted pointer to the shared state, and everything a consumer can do without reading
+/// the value.
+template <class T>
 class basic_future {
+  using S = detail::state_t<T>;
+
  public:
   /// An empty handle; only valid(), assignment and destruction are allowed on it.
   basic_future() noexcept = default;
@@ -150,6 +153,36 @@ class basic_future {
   /// if the producer can be interrupted. `msg` becomes the cancelled_error's what().
   bool cancel(std::string_view msg = {}) const { return checked().cancel(msg); }
 
+  /// Runs `f(future<T> const&)` (or `f()`) once the future is done, in registration order.
+  /// Where: on `f`'s associated executor if it has one (boost::asio::bind_executor); else
+  /// posted to the loop of a loop-bound future (asyncio: never inside set_result); else
+  /// inline in the completing thread, or at once in this thread if already done
+  /// (concurrent.futures). A throwing callback is reported through
+  /// set_callback_error_handler; the others still run.
+  template <class F>
+  callback_id add_done_callback(F&& f) const;
+
+  /// Waits for the future as an Asio asynchronous operation with the signature
+  /// `void(std::exception_ptr, T)` (`void(std::exception_ptr)` for future<void> and
+  /// future<>; a `U*` for future<U&>): works
+  /// with use_awaitable, deferred, plain callbacks, parallel_group and futura::use_future.
+  /// The handler runs on its associated executor, else on the future's loop, else in the
+  /// completing thread; never inside this call unless it has none of those. Emitting the
+  /// handler's cancellation slot cancels the future (asyncio semantics; see shield()).
+  /// A future dropped unfinished by everyone delivers broken_promise.
+  template <class Token>
+  auto async_wait(Token&& token) const;
+  /// The future as an Asio async operation: `fut(token)` is `fut.async_wait(token)`, so a
+  /// future can be passed where Asio takes deferred operations, and `co_await fut` works
+  /// inside boost::asio::awaitable<> (without suspending if it is already done).
+  // clang-format off
+  template <class Token>
+    requires(!std::is_pointer_v<std::decay_t<Token>>)  // not Asio's awaitable_frame hook
+  auto operator()(Token&& token) const {
+    return async_wait(std::forward<Token>(token));
+  }
+  // clang-format on
+
   /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
   std::size_t remove_done_callback(callback_id id) const { return checked().remove_callback(id); }
 
@@ -195,11 +228,11 @@ class basic_future {
 /// p.set_result(42);
 /// \endcode
 template <class T>
-class future : public basic_future<detail::state<T>> {
+class future : public basic_future<T> {
   static_assert(!std::is_array_v<T> &&
                     (std::is_void_v<T> || std::is_reference_v<T> || std::is_destructible_v<T>),
                 "future<T> needs a destructible T, a reference or void");
-  using base = basic_future<detail::state<T>>;
+  using base = basic_future<T>;
 
  public:
   /// The T of future<T>: the type of the value, a reference type, or void.
@@ -247,35 +280,6 @@ class future : public basic_future<detail::state<T>> {
     set_exception(std::make_exception_ptr(std::forward<E>(e)));
   }
 
-  /// Runs `f(future const&)` (or `f()`) once the future is done, in registration order.
-  /// Where: on `f`'s associated executor if it has one (boost::asio::bind_executor); else
-  /// posted to the loop of a loop-bound future (asyncio: never inside set_result); else
-  /// inline in the completing thread, or at once in this thread if already done
-  /// (concurrent.futures). A throwing callback is reported through
-  /// set_callback_error_handler; the others still run.
-  template <class F>
-  callback_id add_done_callback(F&& f) const;
-
-  /// Waits for the future as an Asio asynchronous operation with the signature
-  /// `void(std::exception_ptr, T)` (`void(std::exception_ptr)` for future<void>): works
-  /// with use_awaitable, deferred, plain callbacks, parallel_group and futura::use_future.
-  /// The handler runs on its associated executor, else on the future's loop, else in the
-  /// completing thread; never inside this call unless it has none of those. Emitting the
-  /// handler's cancellation slot cancels the future (asyncio semantics; see shield()).
-  /// A future dropped unfinished by everyone delivers broken_promise.
-  template <class Token>
-  auto async_wait(Token&& token) const;
-  /// The future as an Asio async operation: `fut(token)` is `fut.async_wait(token)`, so a
-  /// future can be passed where Asio takes deferred operations, and `co_await fut` works
-  /// inside boost::asio::awaitable<> (without suspending if it is already done).
-  // clang-format off
-  template <class Token>
-    requires(!std::is_pointer_v<std::decay_t<Token>>)  // not Asio's awaitable_frame hook
-  auto operator()(Token&& token) const {
-    return async_wait(std::forward<Token>(token));
-  }
-  // clang-format on
-
   /// A continuation (folly's thenValue, Boost.Thread's then): a future of `fn(value)`
   /// (`fn()` for a future<void>), which runs once this future has a value, as a done
   /// callback would: on fn's associated executor if it has one, else posted to the loop of
@@ -319,8 +323,8 @@ class future : public basic_future<detail::state<T>> {
 ///   if (f == count_future) std::cout << count_future.result();
 /// \endcode
 template <>
-class future<any_result> : public basic_future<detail::state_base> {
-  using base = basic_future<detail::state_base>;
+class future<any_result> : public basic_future<any_result> {
+  using base = basic_future<any_result>;
 
  public:
   /// The tag any_result: the value's type is not known here.
@@ -367,23 +371,6 @@ class future<any_result> : public basic_future<detail::state_base> {
     s_->add_ref();
     return detail::adopt(static_cast<detail::state<T>*>(s_));
   }
-
-  /// As future<T>::add_done_callback: `f(future<> const&)` or `f()`, run where that says.
-  template <class F>
-  callback_id add_done_callback(F&& f) const;
-
-  /// Waits for the future as an Asio asynchronous operation with the signature
-  /// `void(std::exception_ptr)`; otherwise as future<T>::async_wait.
-  template <class Token>
-  auto async_wait(Token&& token) const;
-  /// `fut(token)` is `fut.async_wait(token)`; `co_await fut` waits and rethrows a failure.
-  // clang-format off
-  template <class Token>
-    requires(!std::is_pointer_v<std::decay_t<Token>>)  // not Asio's awaitable_frame hook
-  auto operator()(Token&& token) const {
-    return async_wait(std::forward<Token>(token));
-  }
-  // clang-format on
 
   /// Same future (same shared state), whatever the other handle's type.
   friend bool operator==(future const& a, future const& b) noexcept { return a.s_ == b.s_; }
@@ -521,13 +508,8 @@ callback_id add_done_callback(state_t<T>& s, F&& f) {
 
 template <class T>
 template <class F>
-callback_id future<T>::add_done_callback(F&& f) const {
-  return detail::add_done_callback<T>(this->checked(), std::forward<F>(f));
-}
-
-template <class F>
-callback_id future<any_result>::add_done_callback(F&& f) const {
-  return detail::add_done_callback<any_result>(checked(), std::forward<F>(f));
+callback_id basic_future<T>::add_done_callback(F&& f) const {
+  return detail::add_done_callback<T>(checked(), std::forward<F>(f));
 }
 
 }  // namespace futura

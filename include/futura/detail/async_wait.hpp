@@ -390,17 +390,10 @@ namespace futura {
 
 template <class T>
 template <class Token>
-auto future<T>::async_wait(Token&& token) const {
-  this->checked();
-  return boost::asio::async_initiate<Token, typename detail::wait_signature<T>::type>(
-      detail::initiate_wait<T>{}, token, *this);
-}
-
-template <class Token>
-auto future<any_result>::async_wait(Token&& token) const {
+auto basic_future<T>::async_wait(Token&& token) const {
   checked();
-  return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
-      detail::initiate_wait<any_result>{}, token, *this);
+  return boost::asio::async_initiate<Token, typename detail::wait_signature<T>::type>(
+      detail::initiate_wait<T>{}, token, static_cast<future<T> const&>(*this));
 }
 
 }  // namespace futura
