@@ -17,6 +17,7 @@
 #include <ostream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -629,29 +630,42 @@ void context_registry::shutdown() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Large per-call blocks (large_block.hpp): one kept per thread.
+// Large per-call blocks (large_block.hpp): a few kept per thread.
 
 namespace {
 struct alignas(std::max_align_t) block_header {
   std::size_t size;  // usable bytes after the header
 };
 
-struct kept_block {
-  block_header* block = nullptr;
-  kept_block() = default;
-  kept_block(kept_block const&) = delete;
-  kept_block& operator=(kept_block const&) = delete;
-  ~kept_block() { ::operator delete(block); }
+/// An as_completed over a million futures holds four blocks at once (the futures, the
+/// indices done at the call, the duplicate check, the watch nodes): keep as many, so a
+/// second call faults none back in.
+struct kept_blocks {
+  static constexpr int slots = 4;
+  block_header* block[slots] = {};
+  std::size_t bytes = 0;  // kept in all, at most large_block_max_kept
+  kept_blocks() = default;
+  kept_blocks(kept_blocks const&) = delete;
+  kept_blocks& operator=(kept_blocks const&) = delete;
+  ~kept_blocks() {
+    for (auto* b : block) ::operator delete(b);
+  }
 };
-thread_local kept_block t_kept;
+thread_local kept_blocks t_kept;
 }  // namespace
 
 void* allocate_large(std::size_t bytes) {
   if (bytes >= large_block_min) {
-    // The kept block if it is big enough and not wastefully big; else a fresh one (the
-    // kept one stays for a later call).
-    if (auto* b = t_kept.block; b && b->size >= bytes && b->size / 2 <= bytes) {
-      t_kept.block = nullptr;
+    // The smallest kept block that is big enough and not wastefully big; else a fresh one
+    // (the kept ones stay for a later call).
+    int best = -1;
+    for (int i = 0; i < kept_blocks::slots; ++i)
+      if (auto* b = t_kept.block[i]; b && b->size >= bytes && b->size / 2 <= bytes &&
+                                     (best < 0 || b->size < t_kept.block[best]->size))
+        best = i;
+    if (best >= 0) {
+      auto* b = std::exchange(t_kept.block[best], nullptr);
+      t_kept.bytes -= b->size;
       return b + 1;
     }
   }
@@ -663,11 +677,29 @@ void* allocate_large(std::size_t bytes) {
 void deallocate_large(void* p) noexcept {
   if (!p) return;
   auto* b = static_cast<block_header*>(p) - 1;
-  // Keep the larger of the two: a thread that gathers a million futures keeps a block for
-  // the next million.
-  if (b->size >= large_block_min && b->size <= large_block_max_kept &&
-      (!t_kept.block || t_kept.block->size < b->size))
-    std::swap(t_kept.block, b);
+  if (b->size >= large_block_min && b->size <= large_block_max_kept) {
+    // An empty slot if the bound allows, else in place of smaller ones: a thread that
+    // gathers a million futures keeps its blocks for the next million.
+    for (;;) {
+      int smallest = -1;
+      for (int i = 0; i < kept_blocks::slots; ++i) {
+        if (!t_kept.block[i]) {
+          smallest = i;
+          break;
+        }
+        if (smallest < 0 || t_kept.block[i]->size < t_kept.block[smallest]->size) smallest = i;
+      }
+      auto*& slot = t_kept.block[smallest];
+      if (!slot && t_kept.bytes + b->size <= large_block_max_kept) {
+        slot = b;
+        t_kept.bytes += b->size;
+        return;
+      }
+      if (!slot || slot->size >= b->size) break;  // no room, and nothing smaller to evict
+      t_kept.bytes -= slot->size;
+      ::operator delete(std::exchange(slot, nullptr));
+    }
+  }
   ::operator delete(b);
 }
 

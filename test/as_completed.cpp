@@ -252,6 +252,20 @@ BOOST_AUTO_TEST_CASE(an_empty_handle_is_refused) {
   BOOST_CHECK_THROW(futura::as_completed(fs), futura::invalid_state_error);
 }
 
+// One pass takes, snapshots and watches each future (issue 9), so an empty handle is found
+// after earlier ones are watched. The range's handles to them go; its watch nodes must go
+// first, not be left on the futures (ASan: a node in freed memory).
+BOOST_AUTO_TEST_CASE(an_empty_handle_after_pending_ones_leaves_no_watch_on_them) {
+  futura::promise<int> p;
+  probe mine;
+  futura::detail::state_of(p.get_future())->add_node(&mine);
+  std::vector<futura::future<int>> fs{p.get_future(), finished(1), {}};
+  BOOST_CHECK_THROW(futura::as_completed(std::move(fs)), futura::invalid_state_error);
+  BOOST_TEST(futura::detail::state_of(p.get_future())->only_node_is(&mine));
+  p.set_result(2);
+  BOOST_TEST(mine.runs == 1);
+}
+
 // H.46: each future once, even across loops that break early
 BOOST_AUTO_TEST_CASE(the_range_can_be_moved_and_iterated_in_several_loops) {
   futura::promise<int> p;

@@ -52,16 +52,18 @@ inline bool valid_return_when(return_when rw) noexcept {
 /// The blocking wait: nodes on the pending futures only, all unhooked before returning.
 template <class T, class R>
 wait_result<T> wait_until(R&& fs, return_when rw, std::chrono::steady_clock::time_point deadline) {
-  auto distinct = distinct_futures<T>(std::forward<R>(fs), "wait");
+  future_vector<T> distinct;
   std::vector<std::size_t> pending;  // indices, as first seen: each is watched and counted
   bool any_done = false, any_failed = false;
-  for (std::size_t i = 0; i < distinct.size(); ++i) {
-    auto const st = state_of(distinct[i])->status();
-    if (is_done(st))
-      any_done = true, any_failed |= st == error;
-    else
-      pending.push_back(i);
-  }
+  auto&& sized = as_sized<T>(std::forward<R>(fs));
+  distinct_futures_into<T>(distinct, std::forward<decltype(sized)>(sized), "wait",
+                           [&](future<T> const& f, std::size_t i) {
+                             auto const st = state_of(f)->status();
+                             if (is_done(st))
+                               any_done = true, any_failed |= st == error;
+                             else
+                               pending.push_back(i);
+                           });
   bool const satisfied = pending.empty() || (rw == return_when::first_completed && any_done) ||
                          (rw == return_when::first_exception && any_failed);
   if (!satisfied) {

@@ -12,11 +12,11 @@
 // A blocking consumer waits on the bell with a deadline; an async one would async_wait on
 // it. The consumer takes an unrung bell back by CAS'ing the tagged word to empty.
 //
-// `running_` counts nodes that may still touch the queue (hooked, or inside their
-// callback). detach() unhooks what it can; a node it could not unhook has been detached by
-// its future's completion and is about to run: detach() spins until it has (a few
-// instructions: a node's last touch of the queue is its decrement; it rings the bell
-// after).
+// The consumer knows how many nodes it hooked and how many it unhooked again; `finished_`
+// counts the others once they are done with the queue, so hooking costs no shared write.
+// detach() unhooks what it can; a node it could not unhook has been detached by its
+// future's completion and is about to run: detach() spins until it has (a few
+// instructions: a node's last touch of the queue is its count; it rings the bell after).
 #ifndef FUTURA_DETAIL_COMPLETION_QUEUE_HPP
 #define FUTURA_DETAIL_COMPLETION_QUEUE_HPP
 
@@ -30,8 +30,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <ranges>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace futura::detail {
@@ -50,22 +53,24 @@ struct watch_node final : node {
 /// Single consumer, any number of completing threads. Not movable: nodes point to it.
 class completion_queue {
  public:
-  /// Room for `capacity` watches.
-  explicit completion_queue(std::size_t capacity) : nodes_(capacity) {}
+  /// Room for `capacity` watches; an upper bound costs only address space (a node is
+  /// constructed when it is used).
+  explicit completion_queue(std::size_t capacity) noexcept : capacity_(capacity) {}
   completion_queue(completion_queue const&) = delete;
   completion_queue& operator=(completion_queue const&) = delete;
   ~completion_queue() { detach(); }
 
   /// Hooks a node onto `s`, which the caller keeps alive until the node is taken or the
-  /// queue detached. If `s` is already done the node is queued at once.
-  void watch(state_base& s, std::size_t tag) noexcept {
-    auto& w = nodes_[used_++];
+  /// queue detached. If `s` is already done the node is queued at once. Throws bad_alloc
+  /// (the first call allocates the nodes).
+  void watch(state_base& s, std::size_t tag) {
+    if (!nodes_) nodes_ = large_array<watch_node>::uninitialized(capacity_);  // at first use
+    auto& w = *::new (static_cast<void*>(&nodes_[used_++])) watch_node;
     w.queue = this;
     w.watched = &s;
     w.tag = tag;
     w.complete = &on_complete;
     w.urgent = true;  // it only queues itself and rings: before the future's callbacks
-    running_.fetch_add(1, std::memory_order_relaxed);
     s.add_node(&w);
   }
   std::size_t watched() const noexcept { return used_; }
@@ -130,13 +135,11 @@ class completion_queue {
   /// Unhooks every node still hooked and waits for those already running. After this no
   /// node touches the queue or a watched future. Idempotent.
   void detach() noexcept {
-    std::size_t removed = 0;
     for (std::size_t i = 0; i < used_; ++i) {
       auto& w = nodes_[i];
-      if (w.watched && w.watched->remove_node(&w)) ++removed;
+      if (w.watched && w.watched->remove_node(&w)) ++unhooked_;
     }
-    if (removed) running_.fetch_sub(removed, std::memory_order_relaxed);
-    for (backoff b; running_.load(std::memory_order_acquire) != 0;) b.pause();
+    for (backoff b; finished_.load(std::memory_order_acquire) != used_ - unhooked_;) b.pause();
     auto h = head_.exchange(0, std::memory_order_acquire);
     if (h & 1) {  // an armed bell nobody will ring: whoever waits on it must not hang
       auto* bell = reinterpret_cast<state_base*>(h & ~std::uintptr_t{1});
@@ -164,17 +167,19 @@ class completion_queue {
                                                std::memory_order_relaxed));
       if (old & 1) bell = reinterpret_cast<state_base*>(old & ~std::uintptr_t{1});
     }
-    q->running_.fetch_sub(1, std::memory_order_release);  // the last touch of *q
+    q->finished_.fetch_add(1, std::memory_order_release);  // the last touch of *q
     if (bell) {
       static_cast<state<void>*>(bell)->try_set_value();
       bell->release();
     }
   }
 
-  large_array<watch_node> nodes_;
-  std::size_t used_ = 0;
+  std::size_t capacity_;
+  large_array<watch_node> nodes_;  // allocated at the first watch: none if nothing waits
+  std::size_t used_ = 0;      // nodes hooked
+  std::size_t unhooked_ = 0;  // of those, taken back unrun by detach()
   std::atomic<std::uintptr_t> head_{0};  // watch_node* stack, or a tagged doorbell
-  std::atomic<std::size_t> running_{0};
+  std::atomic<std::size_t> finished_{0};  // nodes done with the queue
   watch_node* local_ = nullptr;  // taken, not yet handed out; consumer only
 };
 
@@ -208,47 +213,81 @@ class loop_guard {
 template <class T>
 using future_vector = std::vector<future<T>, large_allocator<future<T>>>;
 
+/// What distinct_futures_into does with each future it keeps, by default: nothing.
+struct ignore_kept {
+  template <class F>
+  void operator()(F const&, std::size_t) const noexcept {}
+};
+
+/// `fs` itself if it is a sized random-access range, else its futures collected in a
+/// vector (one walk): the one pass of distinct_futures_into needs the count first.
+template <class T, class R>
+decltype(auto) as_sized(R&& fs) {
+  if constexpr (std::ranges::random_access_range<R> && std::ranges::sized_range<R>) {
+    return std::forward<R>(fs);
+  } else {
+    future_vector<T> all;
+    for (auto&& f : fs) all.push_back(std::forward<decltype(f)>(f));
+    return all;
+  }
+}
+
+/// Appends the distinct futures of `fs` (sized, random access: see as_sized) to the empty
+/// `out`, in first-occurrence order, and calls `kept(f, i)` on each as it is kept (`i`, its
+/// index in `out`) while its state is still in cache: over a million futures, a caller
+/// that looks at each state there saves a walk over all of them. Throws invalid_state_error
+/// on an empty handle; what was kept stays in `out`, so an owner that watched those can
+/// unhook before letting go. One pass: an open-addressing set of state addresses finds the
+/// repeats. The futures of an owning container passed as an rvalue are moved, not copied.
+template <class T, class R, class Kept = ignore_kept>
+void distinct_futures_into(future_vector<T>& out, R&& fs, char const* who, Kept&& kept = {}) {
+  constexpr bool steal =
+      !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>>;
+  auto const n = static_cast<std::size_t>(std::ranges::size(fs));
+  auto const it = std::ranges::begin(fs);
+  out.reserve(n);
+  int const bits = std::bit_width(n < 2 ? std::size_t{1} : n * 2 - 1);  // load factor <= 1/2
+  std::size_t const mask = (std::size_t{1} << bits) - 1;
+  large_array<std::uintptr_t> const slots(n < 2 ? 0 : mask + 1);  // zeroed
+  auto const key = [&](std::size_t i) noexcept {
+    return reinterpret_cast<std::uintptr_t>(state_of(static_cast<future<T> const&>(it[i])));
+  };
+  auto const home = [&](std::uintptr_t k) noexcept {
+    return static_cast<std::size_t>((k >> 4) * 0x9E3779B97F4A7C15ull >> (64 - bits));
+  };
+  constexpr std::size_t ahead = 8;
+  for (std::size_t i = 0; i < n; ++i) {
+    // Over a million futures the states and the slots are out of cache: ask for those a
+    // few places ahead, so the misses overlap.
+    if (i + ahead < n)
+      if (auto const k = key(i + ahead)) {
+        __builtin_prefetch(reinterpret_cast<void const*>(k), 1);
+        if (slots) __builtin_prefetch(&slots[home(k)], 1);
+      }
+    auto const k = key(i);
+    if (!k) throw invalid_state_error(std::string(who) + ": a future has no state");
+    if (slots) {
+      auto h = home(k);
+      for (; slots[h] && slots[h] != k; h = (h + 1) & mask) {
+      }
+      if (slots[h]) continue;  // seen before
+      slots[h] = k;
+    }
+    if constexpr (steal)
+      out.push_back(std::move(it[i]));
+    else
+      out.push_back(it[i]);
+    kept(std::as_const(out.back()), out.size() - 1);
+  }
+}
+
 /// The distinct futures of `fs` in first-occurrence order; throws invalid_state_error on
-/// an empty handle. Linear: an open-addressing set of state addresses.
+/// an empty handle.
 template <class T, class R>
 future_vector<T> distinct_futures(R&& fs, char const* who) {
   future_vector<T> out;
-  if constexpr (std::ranges::sized_range<R>) out.reserve(std::ranges::size(fs));
-  auto const take = [&](auto const& f) {
-    if (!f.valid()) throw invalid_state_error(std::string(who) + ": a future has no state");
-    out.push_back(f);
-  };
-  if constexpr (std::ranges::random_access_range<R>) {
-    // Each copy takes a reference on a state that, over a million futures, is out of
-    // cache: ask for the states a few places ahead, so the misses overlap.
-    constexpr std::size_t ahead = 8;
-    auto const n = static_cast<std::size_t>(std::ranges::size(fs));
-    auto const it = std::ranges::begin(fs);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + ahead < n)
-        if (auto* s = state_of(static_cast<future<T> const&>(it[i + ahead])))
-          __builtin_prefetch(s, 1);
-      take(it[i]);
-    }
-  } else {
-    for (auto&& f : fs) take(f);
-  }
-  if (out.size() < 2) return out;
-  int const bits = std::bit_width(out.size() * 2 - 1);  // load factor <= 1/2
-  std::size_t const mask = (std::size_t{1} << bits) - 1;
-  large_array<std::uintptr_t> const slots(mask + 1);  // zeroed
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    auto const key = reinterpret_cast<std::uintptr_t>(state_of(out[i]));
-    auto h = static_cast<std::size_t>((key >> 4) * 0x9E3779B97F4A7C15ull >> (64 - bits));
-    for (; slots[h] && slots[h] != key; h = (h + 1) & mask) {
-    }
-    if (slots[h]) continue;  // seen before
-    slots[h] = key;
-    if (kept != i) out[kept] = std::move(out[i]);
-    ++kept;
-  }
-  out.erase(out.begin() + static_cast<std::ptrdiff_t>(kept), out.end());
+  auto&& sized = as_sized<T>(std::forward<R>(fs));
+  distinct_futures_into<T>(out, std::forward<decltype(sized)>(sized), who);
   return out;
 }
 

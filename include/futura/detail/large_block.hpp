@@ -4,8 +4,9 @@
 // A gather over 1M futures needs ~48 MB of child nodes for the length of the call. glibc
 // serves a block that size with a fresh mmap and unmaps it when it is freed, so every such
 // call faults ~12,000 zeroed pages back in, which cost more than the gather itself. Like
-// Asio's recycling allocator for handlers, each thread keeps the last large block it freed
-// (one, up to a bound) for the next large allocation.
+// Asio's recycling allocator for handlers, each thread keeps the last large blocks it
+// freed (four, the most one call holds at once, up to a bound in all) for the next large
+// allocations.
 #ifndef FUTURA_DETAIL_LARGE_BLOCK_HPP
 #define FUTURA_DETAIL_LARGE_BLOCK_HPP
 
@@ -18,7 +19,7 @@ namespace futura::detail {
 
 /// Blocks from this size up are recycled; smaller ones go straight to operator new.
 inline constexpr std::size_t large_block_min = std::size_t{1} << 20;
-/// The most a thread keeps for reuse.
+/// The most a thread keeps for reuse, in all.
 inline constexpr std::size_t large_block_max_kept = std::size_t{256} << 20;
 
 /// At least `bytes`, aligned for any object (alignof(std::max_align_t)); throws bad_alloc.
@@ -54,6 +55,15 @@ class large_array {
   explicit large_array(std::size_t n)
       : p_(n ? static_cast<T*>(allocate_large(n * sizeof(T))) : nullptr), n_(n) {
     std::uninitialized_value_construct_n(p_, n_);
+  }
+  /// Room for `n` T, not constructed (the owner constructs what it uses): a capacity that
+  /// is only an upper bound then costs no page it does not touch. T must be trivially
+  /// destructible, since nothing tracks which elements were constructed.
+  static large_array uninitialized(std::size_t n) requires std::is_trivially_destructible_v<T> {
+    large_array a;
+    a.p_ = n ? static_cast<T*>(allocate_large(n * sizeof(T))) : nullptr;
+    a.n_ = n;
+    return a;
   }
   large_array(large_array&& o) noexcept
       : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
