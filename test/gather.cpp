@@ -325,6 +325,64 @@ BOOST_AUTO_TEST_CASE(every_copied_value_is_destroyed_with_the_gather) {
   BOOST_TEST(g_live == 0);
 }
 
+// Issue 9: the futures already done when a range gather is made, up to the first that is
+// not, are read there and then: no node, no reference kept. The rest are children.
+BOOST_AUTO_TEST_CASE(a_ready_prefix_is_read_at_once_and_the_rest_are_children) {
+  g_live = 0;
+  {
+    auto ps = make_promises<counted>(4);
+    ps[0].set_result(counted(0));
+    ps[1].set_result(counted(1));
+    ps[3].set_result(counted(3));  // done, but after a pending one: a child
+    auto g = futura::gather(futures_of(ps));
+    BOOST_TEST(g_live == 3 + 2);  // the 2 of the prefix are copied already
+    ps[0] = {};                   // nothing else holds the prefix's states now
+    ps[1] = {};
+    BOOST_TEST(g_live == 1 + 2);
+    BOOST_TEST(!g.done());
+    ps[2].set_result(counted(2));
+    auto const& r = g.result();
+    BOOST_TEST(r.size() == 4u);
+    for (int i = 0; i < 4; ++i) BOOST_TEST(r[static_cast<std::size_t>(i)].v == i);
+  }
+  BOOST_TEST(g_live == 0);
+}
+
+struct copy_throws {
+  int v = 0;
+  explicit copy_throws(int x) : v(x) {}
+  copy_throws(copy_throws&&) = default;
+  copy_throws(copy_throws const& o) : v(o.v) {
+    if (v < 0) throw std::runtime_error("copy of " + std::to_string(v));
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_copy_that_throws_in_the_ready_prefix_fails_the_gather_with_it) {
+  auto ps = make_promises<copy_throws>(3);
+  ps[0].set_result(copy_throws(1));
+  ps[1].set_result(copy_throws(-1));
+  auto g = futura::gather(futures_of(ps));  // ps[2] pending: still a child
+  BOOST_TEST(g.done());
+  BOOST_CHECK_EXCEPTION(g.result(), std::runtime_error,
+                        [](auto const& e) { return std::string(e.what()) == "copy of -1"; });
+  ps[2].set_result(copy_throws(2));  // a child of a failed gather: ignored, nothing leaks
+  BOOST_TEST(ps[2].get_future().result().v == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_settled_ready_prefix_takes_exceptions_in_place) {
+  auto ps = make_promises<int>(3);
+  ps[0].set_exception(std::make_exception_ptr(std::runtime_error("zero")));
+  ps[1].set_result(1);
+  auto fs = futures_of(ps);
+  fs[2].cancel();
+  auto g = futura::gather_settled(fs);
+  auto const& r = g.result();
+  BOOST_TEST(r.size() == 3u);
+  BOOST_TEST(r[0].has_error());
+  BOOST_TEST(r[1].value() == 1);
+  BOOST_CHECK_THROW(std::rethrow_exception(r[2].error()), futura::cancelled_error);
+}
+
 BOOST_AUTO_TEST_CASE(the_gather_keeps_its_children_alive_when_nobody_else_does) {
   futura::future<std::tuple<int, int>> g;
   futura::promise<int> a, b;

@@ -109,8 +109,8 @@ template <class T>
 class wait_some_state final : public state<wait_result<T>>, child_array, public gather_core {
  public:
   static wait_some_state* create(future_vector<T> const& distinct, return_when rw) {
-    auto* s = new wait_some_state(large_array<gather_child>(distinct.size()), distinct.size(), rw);
-    for (std::size_t i = 0; i < distinct.size(); ++i) s->set_child(i, *state_of(distinct[i]));
+    auto* s = new wait_some_state(large_array<gather_child>(distinct.size()), rw);
+    for (auto const& f : distinct) s->add_child(*state_of(f));
     return s;
   }
   /// The timeout: completes with the split as it is now.
@@ -119,9 +119,9 @@ class wait_some_state final : public state<wait_result<T>>, child_array, public 
   }
 
  private:
-  wait_some_state(large_array<gather_child> kids, std::size_t n, return_when rw) noexcept
+  wait_some_state(large_array<gather_child> kids, return_when rw) noexcept
       : child_array{std::move(kids)},
-        gather_core(*this, child_array::kids.get(), n, false),
+        gather_core(*this, child_array::kids.get(), false),
         rw_(rw) {
     this->watch_abandon();
   }

@@ -122,8 +122,9 @@ class gather_core {
   gather_core& operator=(gather_core const&) = delete;
 
   /// Hooks onto every child, then onto the gather itself. Call once, after the children are
-  /// filled in and a reference to `out_` has been handed out; may complete it at once.
+  /// added and a reference to `out_` has been handed out; may complete it at once.
   void start() noexcept {
+    left_.store(n_ + 1, std::memory_order_relaxed);  // not shared yet
     for (std::size_t i = 0; i < n_; ++i) children_[i].child->add_node(&children_[i]);
     // After the children: the self node may unhook any of them, so all must be hooked.
     out_.add_node(&self_);
@@ -133,8 +134,9 @@ class gather_core {
  protected:
   /// `owns_children`: a gather (cancelling it cancels the children; it claims their
   /// exceptions). Otherwise a waiter, which only looks.
-  gather_core(state_base& out, gather_child* children, std::size_t n, bool owns_children) noexcept
-      : out_(out), children_(children), n_(n), left_(n + 1), owns_children_(owns_children) {
+  /// `children`: room for the children add_child() will add.
+  gather_core(state_base& out, gather_child* children, bool owns_children) noexcept
+      : out_(out), children_(children), owns_children_(owns_children) {
     self_.owner = this;
     self_.complete = &on_self;
   }
@@ -143,12 +145,13 @@ class gather_core {
       if (children_[i].child) children_[i].child->release();
   }
 
-  /// Takes a reference to `child` for slot `i`.
-  void set_child(std::size_t i, state_base& child) noexcept {
+  /// Takes a reference to `child` as the next child; before start().
+  void add_child(state_base& child) noexcept {
     child.add_ref();
-    children_[i].owner = this;
-    children_[i].child = &child;
-    children_[i].complete = &on_child;
+    auto& c = *::new (static_cast<void*>(children_ + n_++)) gather_child;
+    c.owner = this;
+    c.child = &child;
+    c.complete = &on_child;
   }
   state_base* child(std::size_t i) const noexcept { return children_[i].child; }
 
@@ -223,9 +226,9 @@ class gather_core {
 
   state_base& out_;
   gather_child* children_;
-  std::size_t n_;
+  std::size_t n_ = 0;
   self_node self_;
-  std::atomic<std::size_t> left_;
+  std::atomic<std::size_t> left_{0};
   std::atomic<unsigned> life_{2};
   std::atomic<bool> abandoned_{false};
   bool owns_children_;
@@ -251,9 +254,8 @@ class gather_tuple_state final
                                          std::tuple<gather_value_t<T>...>>;
 
   explicit gather_tuple_state(future<T> const&... fs) noexcept
-      : gather_core(*this, this->children.data(), sizeof...(T), true) {
-    std::size_t i = 0;
-    (set_child(i++, *state_of(fs)), ...);
+      : gather_core(*this, this->children.data(), true) {
+    (add_child(*state_of(fs)), ...);
     (this->follow_loop_of(*state_of(fs)), ...);
     this->watch_abandon();
   }
@@ -282,45 +284,71 @@ using gather_range_result_t =
     std::conditional_t<Settled, std::vector<settled_value_t<T>>,
                        std::conditional_t<std::is_void_v<T>, void, std::vector<gather_value_t<T>>>>;
 
-/// gather(range): the children trail the state in one allocation.
+/// gather(range): the children trail the state in one allocation. A ready prefix costs
+/// no child: while every future so far is done (with a value, for a plain gather), its
+/// value is read as it is taken, with no node and no reference; from the first one that
+/// is not, each becomes a child. Over a million ready futures that is one pass and no
+/// atomic operation per future.
 template <bool Settled, class T>
 class gather_range_state final : public follows_loop<gather_range_result_t<Settled, T>>,
                                  public gather_core {
+  using result_type = gather_range_result_t<Settled, T>;
+
  public:
-  /// Room for `n` children, none filled in yet.
+  /// Room for `n` children, none constructed yet.
   static gather_range_state* create(std::size_t n) {
     void* mem = allocate_large(sizeof(gather_range_state) + n * sizeof(gather_child));
     auto* kids =
         reinterpret_cast<gather_child*>(static_cast<char*>(mem) + sizeof(gather_range_state));
-    for (std::size_t i = 0; i < n; ++i) ::new (static_cast<void*>(kids + i)) gather_child;
     return ::new (mem) gather_range_state(kids, n);  // noexcept
   }
-  /// Takes a reference to `child` for slot `i`; before the state is shared.
-  void set_child(std::size_t i, state_base& child) noexcept {
-    gather_core::set_child(i, child);
-    this->follow_loop_of(child);
+  /// Takes the next future, in input order; before the state is shared.
+  void take(state_base& f) noexcept {
+    if (size() == 0 && !this->done() && read_now(f)) return;
+    add_child(f);
+    this->follow_loop_of(f);
   }
 
   // The allocation is bigger than the class: free it the way it was made.
   static void operator delete(void* p) noexcept { deallocate_large(p); }
 
  private:
+  struct no_values {};
   static_assert(alignof(gather_child) <= alignof(state_base));
   gather_range_state(gather_child* kids, std::size_t n) noexcept
-      : gather_core(*this, kids, n, true), n_(n) {
+      : gather_core(*this, kids, true), n_(n) {
     this->watch_abandon();
   }
   void on_abandoned() noexcept override { abandon(); }
 
+  /// Reads `f` into the prefix if it may join it: done, with a value for a plain gather,
+  /// and not loop-bound (a loop-bound one is followed, which needs a reference). A copy
+  /// that throws fails the gather, as it would in finish().
+  bool read_now(state_base& f) noexcept {
+    if (!f.done() || f.is_loop_bound() || (!Settled && f.status() != value)) return false;
+    try {
+      if constexpr (Settled) {
+        if (prefix_.empty()) prefix_.reserve(n_);
+        prefix_.push_back(read_settled<T>(&f));
+      } else if constexpr (!std::is_void_v<result_type>) {
+        if (prefix_.empty()) prefix_.reserve(n_);
+        prefix_.push_back(read_value<T>(&f));
+      }
+    } catch (...) {
+      this->try_set_exception(std::current_exception());
+    }
+    return true;
+  }
+
   void on_outcome(state_base& s) noexcept override { fail_on_error(s, Settled); }
   void finish() noexcept override {
     try {
-      if constexpr (std::is_void_v<gather_range_result_t<Settled, T>>) {
+      if constexpr (std::is_void_v<result_type>) {
         this->try_set_value();
       } else {
-        gather_range_result_t<Settled, T> r;
+        result_type r = std::move(prefix_);
         r.reserve(n_);
-        for (std::size_t i = 0; i < n_; ++i) {
+        for (std::size_t i = 0; i < size(); ++i) {
           if constexpr (Settled)
             r.push_back(read_settled<T>(child(i)));
           else
@@ -333,7 +361,8 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
     }
   }
 
-  std::size_t n_;
+  std::size_t n_;  // futures taken in all: the prefix, then size() children
+  std::conditional_t<std::is_void_v<result_type>, no_values, result_type> prefix_;
 };
 
 inline state_base& checked_state(state_base* s) {
@@ -370,7 +399,8 @@ auto make_gather_range(Range&& fs) {
     try {
       for (auto&& f : fs) {
         if (i == n) break;  // a range that lied about its size
-        s->set_child(i++, checked_state(state_of(static_cast<future<T> const&>(f))));
+        s->take(checked_state(state_of(static_cast<future<T> const&>(f))));
+        ++i;
       }
       if (i != n) throw std::length_error("gather: the range is shorter than its size()");
     } catch (...) {
