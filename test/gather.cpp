@@ -626,7 +626,7 @@ BOOST_AUTO_TEST_CASE(large_per_call_blocks_are_recycled_by_the_thread_that_freed
   void* other = allocate_large(big);  // the kept one is in use: a fresh one
   BOOST_TEST(other != again);
   deallocate_large(again);
-  deallocate_large(other);  // both kept: an as_completed holds four blocks at once
+  deallocate_large(other);               // both kept: an as_completed holds four blocks at once
   void* tiny = allocate_large(big / 4);  // less than half a kept block: not wasted on it
   BOOST_TEST(tiny != first);
   BOOST_TEST(tiny != other);

@@ -43,16 +43,16 @@ class as_completed_range {
     impl(R&& fs, std::chrono::steady_clock::time_point deadline)
         : queue(static_cast<std::size_t>(std::ranges::size(fs))), deadline(deadline) {
       ready_now.reserve(std::ranges::size(fs));  // no copying as it grows
-      detail::distinct_futures_into<T>(
-          futures, std::forward<R>(fs), "as_completed", [this](future<T> const& f, std::size_t i) {
-            auto& s = *detail::state_of(f);
-            if (s.done()) {
-              ready_now.push_back(i);
-            } else {
-              loops.add(s);
-              queue.watch(s, i);
-            }
-          });
+      detail::distinct_futures_into<T>(futures, std::forward<R>(fs), "as_completed",
+                                       [this](future<T> const& f, std::size_t i) {
+                                         auto& s = *detail::state_of(f);
+                                         if (s.done()) {
+                                           ready_now.push_back(i);
+                                         } else {
+                                           loops.add(s);
+                                           queue.watch(s, i);
+                                         }
+                                       });
     }
 
     /// Makes `current` the next future, blocking until the deadline.

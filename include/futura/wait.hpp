@@ -120,9 +120,7 @@ class wait_some_state final : public state<wait_result<T>>, child_array, public 
 
  private:
   wait_some_state(large_array<gather_child> kids, return_when rw) noexcept
-      : child_array{std::move(kids)},
-        gather_core(*this, child_array::kids.get(), false),
-        rw_(rw) {
+      : child_array{std::move(kids)}, gather_core(*this, child_array::kids.get(), false), rw_(rw) {
     this->watch_abandon();
   }
   void on_abandoned() noexcept override { abandon(); }

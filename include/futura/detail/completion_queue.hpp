@@ -175,12 +175,12 @@ class completion_queue {
   }
 
   std::size_t capacity_;
-  large_array<watch_node> nodes_;  // allocated at the first watch: none if nothing waits
-  std::size_t used_ = 0;      // nodes hooked
-  std::size_t unhooked_ = 0;  // of those, taken back unrun by detach()
-  std::atomic<std::uintptr_t> head_{0};  // watch_node* stack, or a tagged doorbell
+  large_array<watch_node> nodes_;         // allocated at the first watch: none if nothing waits
+  std::size_t used_ = 0;                  // nodes hooked
+  std::size_t unhooked_ = 0;              // of those, taken back unrun by detach()
+  std::atomic<std::uintptr_t> head_{0};   // watch_node* stack, or a tagged doorbell
   std::atomic<std::size_t> finished_{0};  // nodes done with the queue
-  watch_node* local_ = nullptr;  // taken, not yet handed out; consumer only
+  watch_node* local_ = nullptr;           // taken, not yet handed out; consumer only
 };
 
 /// The loops of a set of futures, for the deadlock guard of a blocking wait on them: one
