@@ -1,7 +1,8 @@
 // futura as an Asio completion token, against Asio's own tokens, in one binary with the core.
 //
 //   await/*      one co_await inside an awaitable<> on a one-thread io_context (and a
-//                loop future set by another handler of the loop: await/futura_loop_set)
+//                loop future set by another handler of the loop: await/futura_loop_set,
+//                beside its two-turn floor await/two_posts)
 //   op_post/*    asio::post(io_context, token), one run_one() turn, then the result
 //   op_timer/*   an expired steady_timer's async_wait(token), one run_one(), the result
 //   tcp_echo/*   64 bytes there and back over a loopback TCP connection, client and echo
@@ -81,6 +82,19 @@ asio::awaitable<void> await_futura_loop_set(benchmark::State& state) {
   }
 }
 
+// The floor of await/futura_loop_set for any design that keeps asyncio's rule: the same two
+// turns of the loop with Asio alone (a posted handler, then the coroutine's own post), no
+// future in between.
+asio::awaitable<void> await_two_posts(benchmark::State& state) {
+  auto ex = co_await asio::this_coro::executor;
+  int seen = 0;
+  for (auto _ : state) {
+    asio::post(ex, [&seen] { ++seen; });
+    co_await asio::post(ex, asio::use_awaitable);
+  }
+  benchmark::DoNotOptimize(seen);
+}
+
 void bench_await_post_use_awaitable(benchmark::State& state) {
   run_coroutine(state, await_post_use_awaitable);
   state.SetItemsProcessed(state.iterations());
@@ -97,6 +111,12 @@ void bench_await_futura_post(benchmark::State& state) {
   state.SetLabel("co_await asio::post(ex, futura::use_future)");
 }
 
+void bench_await_two_posts(benchmark::State& state) {
+  run_coroutine(state, await_two_posts);
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("floor of loop_set: a posted handler, then co_await post(use_awaitable)");
+}
+
 void bench_await_futura_loop_set(benchmark::State& state) {
   run_coroutine(state, await_futura_loop_set);
   state.SetItemsProcessed(state.iterations());
@@ -104,6 +124,7 @@ void bench_await_futura_loop_set(benchmark::State& state) {
 }
 
 BENCHMARK(bench_await_post_use_awaitable)->Name("await/post_use_awaitable");
+BENCHMARK(bench_await_two_posts)->Name("await/two_posts");
 BENCHMARK(bench_await_futura_loop_set)->Name("await/futura_loop_set");
 BENCHMARK(bench_await_futura_ready)->Name("await/futura_ready");
 BENCHMARK(bench_await_futura_post)->Name("await/futura_post");

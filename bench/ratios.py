@@ -42,6 +42,8 @@ RATIOS = [
      "await/post_use_awaitable", "time", None),
     ("co_await: loop future set by a posted handler / post+use_awaitable (time)",
      "await/futura_loop_set", "await/post_use_awaitable", "time", 1.3),
+    ("co_await: loop future set by a posted handler / its floor, two posts (time)",
+     "await/futura_loop_set", "await/two_posts", "time", None),
     ("co_await: futura (already done) / post+use_awaitable (time)", "await/futura_ready",
      "await/post_use_awaitable", "time", None),
     ("post op: futura::use_future / plain callback (time)", "op_post/futura",

@@ -12,11 +12,12 @@
 // A blocking consumer waits on the bell with a deadline; an async one would async_wait on
 // it. The consumer takes an unrung bell back by CAS'ing the tagged word to empty.
 //
-// The consumer knows how many nodes it hooked and how many it unhooked again; `finished_`
-// counts the others once they are done with the queue, so hooking costs no shared write.
+// A node's last touch of the queue is the CAS that pushes it (it rings a bell after, but
+// the bell is its own). So the consumer, which knows how many nodes it hooked and how
+// many it unhooked again, can tell when every other one is done with the queue by
+// counting what arrives on the stack: no shared count per hook or per completion.
 // detach() unhooks what it can; a node it could not unhook has been detached by its
-// future's completion and is about to run: detach() spins until it has (a few
-// instructions: a node's last touch of the queue is its count; it rings the bell after).
+// future's completion and is about to push itself: detach() spins until it has.
 #ifndef FUTURA_DETAIL_COMPLETION_QUEUE_HPP
 #define FUTURA_DETAIL_COMPLETION_QUEUE_HPP
 
@@ -90,7 +91,7 @@ class completion_queue {
           continue;
         }
         h = head_.exchange(0, std::memory_order_acquire);
-        for (auto* n = reinterpret_cast<watch_node*>(h); n;) {  // reverse: oldest first
+        for (auto* n = reinterpret_cast<watch_node*>(h); n; ++arrived_) {  // reverse
           auto* next = n->next_ready;
           n->next_ready = local_;
           local_ = n;
@@ -139,15 +140,22 @@ class completion_queue {
       auto& w = nodes_[i];
       if (w.watched && w.watched->remove_node(&w)) ++unhooked_;
     }
-    for (backoff b; finished_.load(std::memory_order_acquire) != used_ - unhooked_;) b.pause();
-    auto h = head_.exchange(0, std::memory_order_acquire);
-    if (h & 1) {  // an armed bell nobody will ring: whoever waits on it must not hang
-      auto* bell = reinterpret_cast<state_base*>(h & ~std::uintptr_t{1});
-      try {
-        bell->cancel({});
-      } catch (...) {
+    // The others have completed, or are completing: each is done with the queue once it
+    // is on the stack. Count them there (they are not handed out any more).
+    for (backoff b;;) {
+      auto h = head_.exchange(0, std::memory_order_acquire);
+      if (h & 1) {  // an armed bell nobody will ring: whoever waits on it must not hang
+        auto* bell = reinterpret_cast<state_base*>(h & ~std::uintptr_t{1});
+        try {
+          bell->cancel({});
+        } catch (...) {
+        }
+        bell->release();
+      } else {
+        for (auto* n = reinterpret_cast<watch_node*>(h); n; n = n->next_ready) ++arrived_;
       }
-      bell->release();
+      if (arrived_ + discarded_.load(std::memory_order_acquire) == used_ - unhooked_) break;
+      b.pause();
     }
     for (std::size_t i = 0; i < used_; ++i) nodes_[i].watched = nullptr;
   }
@@ -156,31 +164,33 @@ class completion_queue {
   static void on_complete(node* n, state_base* s) noexcept {
     auto* w = static_cast<watch_node*>(n);
     auto* q = w->queue;
-    state_base* bell = nullptr;
-    if (s) {  // (nullptr: discarded unrun; cannot happen while the consumer holds s)
-      w->outcome = s->status();
-      auto old = q->head_.load(std::memory_order_relaxed);
-      do {
-        w->next_ready = (old & 1) ? nullptr : reinterpret_cast<watch_node*>(old);
-      } while (!q->head_.compare_exchange_weak(old, reinterpret_cast<std::uintptr_t>(w),
-                                               std::memory_order_acq_rel,
-                                               std::memory_order_relaxed));
-      if (old & 1) bell = reinterpret_cast<state_base*>(old & ~std::uintptr_t{1});
+    if (!s) {  // discarded unrun; cannot happen while the consumer holds s
+      q->discarded_.fetch_add(1, std::memory_order_release);  // the last touch of *q
+      return;
     }
-    q->finished_.fetch_add(1, std::memory_order_release);  // the last touch of *q
-    if (bell) {
+    w->outcome = s->status();
+    auto old = q->head_.load(std::memory_order_relaxed);
+    do {
+      w->next_ready = (old & 1) ? nullptr : reinterpret_cast<watch_node*>(old);
+    } while (!q->head_.compare_exchange_weak(old, reinterpret_cast<std::uintptr_t>(w),
+                                             std::memory_order_acq_rel, std::memory_order_relaxed));
+    // That was the last touch of *q (or of *w): the consumer may free both now. The bell
+    // is ours: the tagged word's reference came with it.
+    if (old & 1) {
+      auto* bell = reinterpret_cast<state_base*>(old & ~std::uintptr_t{1});
       static_cast<state<void>*>(bell)->try_set_value();
       bell->release();
     }
   }
 
   std::size_t capacity_;
-  large_array<watch_node> nodes_;         // allocated at the first watch: none if nothing waits
-  std::size_t used_ = 0;                  // nodes hooked
-  std::size_t unhooked_ = 0;              // of those, taken back unrun by detach()
-  std::atomic<std::uintptr_t> head_{0};   // watch_node* stack, or a tagged doorbell
-  std::atomic<std::size_t> finished_{0};  // nodes done with the queue
-  watch_node* local_ = nullptr;           // taken, not yet handed out; consumer only
+  large_array<watch_node> nodes_;          // allocated at the first watch: none if nothing waits
+  std::size_t used_ = 0;                   // nodes hooked
+  std::size_t unhooked_ = 0;               // of those, taken back unrun by detach()
+  std::atomic<std::uintptr_t> head_{0};    // watch_node* stack, or a tagged doorbell
+  std::size_t arrived_ = 0;                // nodes the consumer took off the stack
+  std::atomic<std::size_t> discarded_{0};  // nodes discarded unrun (never pushed)
+  watch_node* local_ = nullptr;            // taken, not yet handed out; consumer only
 };
 
 /// The loops of a set of futures, for the deadlock guard of a blocking wait on them: one
