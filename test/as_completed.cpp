@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -264,6 +265,22 @@ BOOST_AUTO_TEST_CASE(an_empty_handle_after_pending_ones_leaves_no_watch_on_them)
   BOOST_TEST(futura::detail::state_of(p.get_future())->only_node_is(&mine));
   p.set_result(2);
   BOOST_TEST(mine.runs == 1);
+}
+
+// Issue 9: an owning container passed as an rvalue gives its futures up (moved in: no
+// reference count touched); a view over the caller's futures, even a temporary one, does
+// not: those are the caller's.
+BOOST_AUTO_TEST_CASE(an_rvalue_container_gives_up_its_futures_and_a_view_does_not) {
+  std::vector<futura::future<int>> mine{finished(1), finished(2)};
+  int sum = 0;
+  for (auto const& f : futura::as_completed(std::span(mine))) sum += f.result();
+  BOOST_TEST(sum == 3);
+  BOOST_TEST((mine[0].valid() && mine[1].valid()));
+  auto first = mine[0];
+  for (auto const& f : futura::as_completed(std::move(mine))) sum += f.result();
+  BOOST_TEST(sum == 6);
+  BOOST_TEST((!mine[0].valid() && !mine[1].valid()));  // NOLINT(bugprone-use-after-move)
+  BOOST_TEST(first.result() == 1);
 }
 
 // H.46: each future once, even across loops that break early

@@ -266,7 +266,8 @@ class as_completed_range {
 
 /// Yields each distinct future of `fs` once (Python's `concurrent.futures.as_completed`):
 /// those already done first, in input order, then the others as they complete. Cancelled
-/// futures are done too. Any mix of producers; a repeated future is yielded once.
+/// futures are done too. Any mix of producers; a repeated future is yielded once. An owning
+/// container passed as an rvalue gives its futures up (they are moved in, not copied).
 ///
 /// \code
 /// for (auto const& f : futura::as_completed(futures))
