@@ -654,6 +654,15 @@ struct kept_blocks {
 thread_local kept_blocks t_kept;
 }  // namespace
 
+std::size_t large_block_bytes_kept() noexcept {
+  return t_kept.bytes;
+}
+
+void release_kept_large_blocks() noexcept {
+  for (auto*& b : t_kept.block) ::operator delete(std::exchange(b, nullptr));
+  t_kept.bytes = 0;
+}
+
 void* allocate_large(std::size_t bytes) {
   if (bytes >= large_block_min) {
     // The smallest kept block that is big enough and not wastefully big; else a fresh one

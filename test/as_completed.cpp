@@ -7,6 +7,7 @@
 
 #include <futura/promise.hpp>
 #include <futura/thread_pool_executor.hpp>
+#include <futura/wait.hpp>
 
 #include <futura/loop.hpp>
 
@@ -281,6 +282,49 @@ BOOST_AUTO_TEST_CASE(an_rvalue_container_gives_up_its_futures_and_a_view_does_no
   BOOST_TEST(sum == 6);
   BOOST_TEST((!mine[0].valid() && !mine[1].valid()));  // NOLINT(bugprone-use-after-move)
   BOOST_TEST(first.result() == 1);
+}
+
+// Review of issue 9: a range that makes its futures as it is read (a transform view) is
+// read once per element, and each future it makes is the one kept. Reading an element twice
+// made two futures, checked the first for repeats, kept the second, and the first's freed
+// address, reused by a later future, made that one a "repeat".
+BOOST_AUTO_TEST_CASE(a_range_that_makes_its_futures_is_read_once_per_element) {
+  int made = 0;
+  auto const make = [&made](int i) {
+    ++made;
+    return finished(i);
+  };
+  int count = 0;
+  for (auto const& f :
+       futura::as_completed(std::views::iota(0, 1000) | std::views::transform(make)))
+    count += f.done();
+  BOOST_TEST(count == 1000);
+  BOOST_TEST(made == 1000);
+  made = 0;
+  auto const split = futura::wait(std::views::iota(0, 1000) | std::views::transform(make));
+  BOOST_TEST(split.done.size() == 1000u);
+  BOOST_TEST(made == 1000);
+}
+
+// Review of issue 9: only futura's own vector, or a std::vector given up as an rvalue, is
+// emptied. A range over the caller's futures that is not marked a view is not.
+struct borrowed_futures {
+  futura::future<int>* first;
+  futura::future<int>* last;
+  futura::future<int>* begin() const { return first; }
+  futura::future<int>* end() const { return last; }
+};
+
+BOOST_AUTO_TEST_CASE(a_borrowed_range_that_is_no_view_keeps_its_futures) {
+  std::vector<futura::future<int>> mine{finished(1), finished(2)};
+  int sum = 0;
+  for (auto const& f : futura::as_completed(borrowed_futures{mine.data(), mine.data() + 2}))
+    sum += f.result();
+  BOOST_TEST(sum == 3);
+  BOOST_TEST((mine[0].valid() && mine[1].valid()));
+  auto const split = futura::wait(borrowed_futures{mine.data(), mine.data() + 2});
+  BOOST_TEST(split.done.size() == 2u);
+  BOOST_TEST((mine[0].valid() && mine[1].valid()));
 }
 
 // H.46: each future once, even across loops that break early

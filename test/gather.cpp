@@ -369,6 +369,28 @@ BOOST_AUTO_TEST_CASE(a_copy_that_throws_in_the_ready_prefix_fails_the_gather_wit
   BOOST_TEST(ps[2].get_future().result().v == 2);
 }
 
+// Review of issue 9: the copy is made earlier now, but what wins stays the same. A child
+// that failed still fails the gather with its own exception, as when values were copied
+// only once every child had one.
+BOOST_AUTO_TEST_CASE(a_failed_child_beats_a_copy_that_throws_in_the_ready_prefix) {
+  auto ps = make_promises<copy_throws>(2);
+  ps[0].set_result(copy_throws(-1));
+  ps[1].set_exception(std::make_exception_ptr(std::runtime_error("b failed")));
+  auto g = futura::gather(futures_of(ps));
+  BOOST_CHECK_EXCEPTION(g.result(), std::runtime_error,
+                        [](auto const& e) { return std::string(e.what()) == "b failed"; });
+}
+
+// ... and a gather refused for an empty handle after such a copy leaves nothing to report.
+BOOST_AUTO_TEST_CASE(a_gather_refused_after_a_throwing_prefix_copy_reports_nothing) {
+  report_counter reports;
+  futura::promise<copy_throws> p;
+  p.set_result(copy_throws(-1));
+  std::vector<futura::future<copy_throws>> fs{p.get_future(), {}};
+  BOOST_CHECK_THROW(futura::gather(fs), futura::invalid_state_error);
+  BOOST_TEST(g_reports == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_settled_ready_prefix_takes_exceptions_in_place) {
   auto ps = make_promises<int>(3);
   ps[0].set_exception(std::make_exception_ptr(std::runtime_error("zero")));
@@ -636,6 +658,25 @@ BOOST_AUTO_TEST_CASE(large_per_call_blocks_are_recycled_by_the_thread_that_freed
   deallocate_large(tiny);
   deallocate_large(one);
   deallocate_large(two);
+  // Full slots: a larger block evicts the smallest kept ones until it fits the bound.
+  {
+    constexpr std::size_t mb = std::size_t{1} << 20;
+    release_kept_large_blocks();
+    BOOST_TEST(large_block_bytes_kept() == 0u);
+    void* blocks[] = {allocate_large(200 * mb), allocate_large(20 * mb), allocate_large(20 * mb),
+                      allocate_large(15 * mb)};
+    for (void* p : blocks) deallocate_large(p);
+    BOOST_TEST(large_block_bytes_kept() == 255 * mb);
+    deallocate_large(allocate_large(30 * mb));  // no room: the 15 and one 20 make way
+    BOOST_TEST(large_block_bytes_kept() == 250 * mb);
+    deallocate_large(allocate_large(250 * mb));  // larger than all but the bound: it alone
+    BOOST_TEST(large_block_bytes_kept() == 250 * mb);
+    void* big2 = allocate_large(250 * mb);  // the kept one
+    BOOST_TEST(large_block_bytes_kept() == 0u);
+    deallocate_large(big2);
+    release_kept_large_blocks();
+    BOOST_TEST(large_block_bytes_kept() == 0u);
+  }
   std::thread([&] {  // another thread keeps its own, freed when it ends (ASan: no leak)
     void* p = allocate_large(big);
     BOOST_TEST(p != first);

@@ -26,6 +26,10 @@ inline constexpr std::size_t large_block_max_kept = std::size_t{256} << 20;
 void* allocate_large(std::size_t bytes);
 /// Gives back a block of allocate_large (its size is recorded with it).
 void deallocate_large(void* p) noexcept;
+/// What this thread keeps for reuse, in bytes.
+std::size_t large_block_bytes_kept() noexcept;
+/// Frees what this thread keeps (a thread done with its huge calls can give it back).
+void release_kept_large_blocks() noexcept;
 
 /// A standard allocator over allocate_large, for the per-call vectors of a wait or an
 /// as_completed (the distinct futures, the indices done at the call).
