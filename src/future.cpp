@@ -644,11 +644,40 @@ struct kept_blocks {
   static constexpr int slots = 4;
   block_header* block[slots] = {};
   std::size_t bytes = 0;  // kept in all, at most large_block_max_kept
+  bool dead = false;      // destroyed at thread exit: later frees go straight back
   kept_blocks() = default;
   kept_blocks(kept_blocks const&) = delete;
   kept_blocks& operator=(kept_blocks const&) = delete;
   ~kept_blocks() {
-    for (auto* b : block) ::operator delete(b);
+    release();
+    dead = true;
+  }
+  void release() noexcept {
+    for (auto*& b : block) ::operator delete(std::exchange(b, nullptr));
+    bytes = 0;
+  }
+  /// Keeps `b` if the bound allows, after letting go of smaller kept blocks if it must:
+  /// the larger the block, the more a later call saves. False: not kept.
+  bool keep(block_header* b) noexcept {
+    if (dead || b->size < large_block_min || b->size > large_block_max_kept) return false;
+    for (;;) {
+      int empty = -1, smallest = -1;
+      for (int i = 0; i < slots; ++i) {
+        if (!block[i]) {
+          if (empty < 0) empty = i;
+        } else if (smallest < 0 || block[i]->size < block[smallest]->size) {
+          smallest = i;
+        }
+      }
+      if (empty >= 0 && bytes + b->size <= large_block_max_kept) {
+        block[empty] = b;
+        bytes += b->size;
+        return true;
+      }
+      if (smallest < 0 || block[smallest]->size >= b->size) return false;
+      bytes -= block[smallest]->size;
+      ::operator delete(std::exchange(block[smallest], nullptr));
+    }
   }
 };
 thread_local kept_blocks t_kept;
@@ -659,12 +688,11 @@ std::size_t large_block_bytes_kept() noexcept {
 }
 
 void release_kept_large_blocks() noexcept {
-  for (auto*& b : t_kept.block) ::operator delete(std::exchange(b, nullptr));
-  t_kept.bytes = 0;
+  t_kept.release();
 }
 
 void* allocate_large(std::size_t bytes) {
-  if (bytes >= large_block_min) {
+  if (bytes >= large_block_min && !t_kept.dead) {
     // The smallest kept block that is big enough and not wastefully big; else a fresh one
     // (the kept ones stay for a later call).
     int best = -1;
@@ -686,30 +714,7 @@ void* allocate_large(std::size_t bytes) {
 void deallocate_large(void* p) noexcept {
   if (!p) return;
   auto* b = static_cast<block_header*>(p) - 1;
-  if (b->size >= large_block_min && b->size <= large_block_max_kept) {
-    // An empty slot if the bound allows, else in place of smaller ones: a thread that
-    // gathers a million futures keeps its blocks for the next million.
-    for (;;) {
-      int smallest = -1;
-      for (int i = 0; i < kept_blocks::slots; ++i) {
-        if (!t_kept.block[i]) {
-          smallest = i;
-          break;
-        }
-        if (smallest < 0 || t_kept.block[i]->size < t_kept.block[smallest]->size) smallest = i;
-      }
-      auto*& slot = t_kept.block[smallest];
-      if (!slot && t_kept.bytes + b->size <= large_block_max_kept) {
-        slot = b;
-        t_kept.bytes += b->size;
-        return;
-      }
-      if (!slot || slot->size >= b->size) break;  // no room, and nothing smaller to evict
-      t_kept.bytes -= slot->size;
-      ::operator delete(std::exchange(slot, nullptr));
-    }
-  }
-  ::operator delete(b);
+  if (!t_kept.keep(b)) ::operator delete(b);
 }
 
 }  // namespace detail

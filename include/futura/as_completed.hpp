@@ -31,7 +31,9 @@ namespace futura {
 /// The futures of an as_completed() call, as they complete: an input range (iterate it
 /// once). Move-only. It holds each future only until it has been passed: `++` lets go of
 /// the current one. Destroying it early unhooks it from every future it still watches,
-/// and completes a pending async_next with cancelled_error.
+/// and completes a pending async_next with cancelled_error. Like an Asio I/O object it is
+/// used from one thread at a time: with an async_next pending, destroy it where that
+/// operation's handler runs (its executor, or its strand).
 template <class T>
 class as_completed_range {
   struct impl : std::enable_shared_from_this<impl> {
@@ -266,8 +268,8 @@ class as_completed_range {
 
 /// Yields each distinct future of `fs` once (Python's `concurrent.futures.as_completed`):
 /// those already done first, in input order, then the others as they complete. Cancelled
-/// futures are done too. Any mix of producers; a repeated future is yielded once. An owning
-/// container passed as an rvalue gives its futures up (they are moved in, not copied).
+/// futures are done too. Any mix of producers; a repeated future is yielded once. A
+/// std::vector passed as an rvalue gives its futures up (they are moved in, not copied).
 ///
 /// \code
 /// for (auto const& f : futura::as_completed(futures))

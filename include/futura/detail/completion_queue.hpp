@@ -229,11 +229,20 @@ struct ignore_kept {
   void operator()(F const&, std::size_t) const noexcept {}
 };
 
-/// `fs` itself if it is a sized random-access range, else its futures collected in a
-/// vector (one walk): the one pass of distinct_futures_into needs the count first.
+/// A std::vector, which owns its futures: given as an rvalue, they can be moved out.
+template <class R>
+inline constexpr bool is_future_vector_v = false;
+template <class F, class A>
+inline constexpr bool is_future_vector_v<std::vector<F, A>> = true;
+
+/// `fs` itself if it is a sized random-access range of futures it holds (its elements are
+/// lvalues: reading one twice gives the same future), else its futures collected in a
+/// vector, each element read once: the one pass of distinct_futures_into needs the count
+/// first, and reads an element more than once (to prefetch ahead).
 template <class T, class R>
 decltype(auto) as_sized(R&& fs) {
-  if constexpr (std::ranges::random_access_range<R> && std::ranges::sized_range<R>) {
+  if constexpr (std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
+                std::is_lvalue_reference_v<std::ranges::range_reference_t<R>>) {
     return std::forward<R>(fs);
   } else {
     future_vector<T> all;
@@ -242,17 +251,18 @@ decltype(auto) as_sized(R&& fs) {
   }
 }
 
-/// Appends the distinct futures of `fs` (sized, random access: see as_sized) to the empty
+/// Appends the distinct futures of `fs` (as as_sized gives it) to the empty
 /// `out`, in first-occurrence order, and calls `kept(f, i)` on each as it is kept (`i`, its
 /// index in `out`) while its state is still in cache: over a million futures, a caller
 /// that looks at each state there saves a walk over all of them. Throws invalid_state_error
 /// on an empty handle; what was kept stays in `out`, so an owner that watched those can
 /// unhook before letting go. One pass: an open-addressing set of state addresses finds the
-/// repeats. The futures of an owning container passed as an rvalue are moved, not copied.
+/// repeats. The futures of a std::vector passed as an rvalue are moved, not copied; any
+/// other range is the caller's (a range type need not say it is a view to be one).
 template <class T, class R, class Kept = ignore_kept>
 void distinct_futures_into(future_vector<T>& out, R&& fs, char const* who, Kept&& kept = {}) {
-  constexpr bool steal =
-      !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>>;
+  constexpr bool steal = !std::is_lvalue_reference_v<R> && !std::is_const_v<R> &&
+                         is_future_vector_v<std::remove_cvref_t<R>>;
   auto const n = static_cast<std::size_t>(std::ranges::size(fs));
   auto const it = std::ranges::begin(fs);
   out.reserve(n);

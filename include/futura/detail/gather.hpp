@@ -304,7 +304,7 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
   }
   /// Takes the next future, in input order; before the state is shared.
   void take(state_base& f) noexcept {
-    if (size() == 0 && !this->done() && read_now(f)) return;
+    if (size() == 0 && !copy_error_ && read_now(f)) return;
     add_child(f);
     this->follow_loop_of(f);
   }
@@ -323,7 +323,8 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
 
   /// Reads `f` into the prefix if it may join it: done, with a value for a plain gather,
   /// and not loop-bound (a loop-bound one is followed, which needs a reference). A copy
-  /// that throws fails the gather, as it would in finish().
+  /// that throws ends the prefix, and fails the gather in finish(), as the copy would
+  /// have there: only if no child fails it first.
   bool read_now(state_base& f) noexcept {
     if (!f.done() || f.is_loop_bound() || (!Settled && f.status() != value)) return false;
     try {
@@ -335,13 +336,17 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
         prefix_.push_back(read_value<T>(&f));
       }
     } catch (...) {
-      this->try_set_exception(std::current_exception());
+      copy_error_ = std::current_exception();
     }
     return true;
   }
 
   void on_outcome(state_base& s) noexcept override { fail_on_error(s, Settled); }
   void finish() noexcept override {
+    if (copy_error_) {
+      this->try_set_exception(copy_error_);
+      return;
+    }
     try {
       if constexpr (std::is_void_v<result_type>) {
         this->try_set_value();
@@ -361,7 +366,8 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
     }
   }
 
-  std::size_t n_;  // futures taken in all: the prefix, then size() children
+  std::size_t n_;                  // futures taken in all: the prefix, then size() children
+  std::exception_ptr copy_error_;  // a prefix copy that threw
   std::conditional_t<std::is_void_v<result_type>, no_values, result_type> prefix_;
 };
 
