@@ -268,7 +268,7 @@ BOOST_AUTO_TEST_CASE(an_empty_handle_after_pending_ones_leaves_no_watch_on_them)
   BOOST_TEST(mine.runs == 1);
 }
 
-// Issue 9: an owning container passed as an rvalue gives its futures up (moved in: no
+// Issue 9: a std::vector passed as an rvalue gives its futures up (moved in: no
 // reference count touched); a view over the caller's futures, even a temporary one, does
 // not: those are the caller's.
 BOOST_AUTO_TEST_CASE(an_rvalue_container_gives_up_its_futures_and_a_view_does_not) {
