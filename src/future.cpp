@@ -679,6 +679,19 @@ struct kept_blocks {
       ::operator delete(std::exchange(block[smallest], nullptr));
     }
   }
+  /// The smallest kept block that holds `size` bytes and is not wastefully big (at most
+  /// twice that), taken out; null if none.
+  block_header* take(std::size_t size) noexcept {
+    if (dead) return nullptr;
+    int best = -1;
+    for (int i = 0; i < slots; ++i)
+      if (auto* b = block[i];
+          b && b->size >= size && b->size / 2 <= size && (best < 0 || b->size < block[best]->size))
+        best = i;
+    if (best < 0) return nullptr;
+    bytes -= block[best]->size;
+    return std::exchange(block[best], nullptr);
+  }
 };
 thread_local kept_blocks t_kept;
 }  // namespace
@@ -692,20 +705,9 @@ void release_kept_large_blocks() noexcept {
 }
 
 void* allocate_large(std::size_t bytes) {
-  if (bytes >= large_block_min && !t_kept.dead) {
-    // The smallest kept block that is big enough and not wastefully big; else a fresh one
-    // (the kept ones stay for a later call).
-    int best = -1;
-    for (int i = 0; i < kept_blocks::slots; ++i)
-      if (auto* b = t_kept.block[i]; b && b->size >= bytes && b->size / 2 <= bytes &&
-                                     (best < 0 || b->size < t_kept.block[best]->size))
-        best = i;
-    if (best >= 0) {
-      auto* b = std::exchange(t_kept.block[best], nullptr);
-      t_kept.bytes -= b->size;
-      return b + 1;
-    }
-  }
+  // A kept block if one fits; else a fresh one (the kept ones stay for a later call).
+  if (bytes >= large_block_min)
+    if (auto* b = t_kept.take(bytes)) return b + 1;
   auto* b = static_cast<block_header*>(::operator new(sizeof(block_header) + bytes));
   b->size = bytes;
   return b + 1;

@@ -55,8 +55,7 @@ wait_result<T> wait_until(R&& fs, return_when rw, std::chrono::steady_clock::tim
   future_vector<T> distinct;
   std::vector<std::size_t> pending;  // indices, as first seen: each is watched and counted
   bool any_done = false, any_failed = false;
-  auto&& sized = as_sized<T>(std::forward<R>(fs));
-  distinct_futures_into<T>(distinct, std::forward<decltype(sized)>(sized), "wait",
+  distinct_futures_into<T>(distinct, std::forward<R>(fs), "wait",
                            [&](future<T> const& f, std::size_t i) {
                              auto const st = state_of(f)->status();
                              if (is_done(st))

@@ -235,14 +235,18 @@ inline constexpr bool is_future_vector_v = false;
 template <class F, class A>
 inline constexpr bool is_future_vector_v<std::vector<F, A>> = true;
 
-/// `fs` itself if it is a sized random-access range of futures it holds (its elements are
-/// lvalues: reading one twice gives the same future), else its futures collected in a
-/// vector, each element read once: the one pass of distinct_futures_into needs the count
+/// A sized random-access range of futures it holds (its elements are lvalues: reading one
+/// twice gives the same future): the one pass of distinct_futures_into needs the count
 /// first, and reads an element more than once (to prefetch ahead).
+template <class R>
+concept readable_in_place = std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
+    std::is_lvalue_reference_v<std::ranges::range_reference_t<R>>;
+
+/// `fs` itself if it is readable_in_place, else its futures collected in a vector, each
+/// element read once.
 template <class T, class R>
 decltype(auto) as_sized(R&& fs) {
-  if constexpr (std::ranges::random_access_range<R> && std::ranges::sized_range<R> &&
-                std::is_lvalue_reference_v<std::ranges::range_reference_t<R>>) {
+  if constexpr (readable_in_place<R>) {
     return std::forward<R>(fs);
   } else {
     future_vector<T> all;
@@ -251,53 +255,57 @@ decltype(auto) as_sized(R&& fs) {
   }
 }
 
-/// Appends the distinct futures of `fs` (as as_sized gives it) to the empty
-/// `out`, in first-occurrence order, and calls `kept(f, i)` on each as it is kept (`i`, its
-/// index in `out`) while its state is still in cache: over a million futures, a caller
-/// that looks at each state there saves a walk over all of them. Throws invalid_state_error
-/// on an empty handle; what was kept stays in `out`, so an owner that watched those can
-/// unhook before letting go. One pass: an open-addressing set of state addresses finds the
-/// repeats. The futures of a std::vector passed as an rvalue are moved, not copied; any
-/// other range is the caller's (a range type need not say it is a view to be one).
+/// Appends the distinct futures of `fs` to the empty `out`, in first-occurrence order,
+/// and calls `kept(f, i)` on each as it is kept (`i`, its index in `out`) while its state
+/// is still in cache: over a million futures, a caller that looks at each state there
+/// saves a walk over all of them. Throws invalid_state_error on an empty handle; what was
+/// kept stays in `out`, so an owner that watched those can unhook before letting go. One
+/// pass: an open-addressing set of state addresses finds the repeats. The futures of a
+/// std::vector passed as an rvalue are moved, not copied; any other range is the
+/// caller's (a range type need not say it is a view to be one).
 template <class T, class R, class Kept = ignore_kept>
 void distinct_futures_into(future_vector<T>& out, R&& fs, char const* who, Kept&& kept = {}) {
-  constexpr bool steal = !std::is_lvalue_reference_v<R> && !std::is_const_v<R> &&
-                         is_future_vector_v<std::remove_cvref_t<R>>;
-  auto const n = static_cast<std::size_t>(std::ranges::size(fs));
-  auto const it = std::ranges::begin(fs);
-  out.reserve(n);
-  int const bits = std::bit_width(n < 2 ? std::size_t{1} : n * 2 - 1);  // load factor <= 1/2
-  std::size_t const mask = (std::size_t{1} << bits) - 1;
-  large_array<std::uintptr_t> const slots(n < 2 ? 0 : mask + 1);  // zeroed
-  auto const key = [&](std::size_t i) noexcept {
-    return reinterpret_cast<std::uintptr_t>(state_of(static_cast<future<T> const&>(it[i])));
-  };
-  auto const home = [&](std::uintptr_t k) noexcept {
-    return static_cast<std::size_t>((k >> 4) * 0x9E3779B97F4A7C15ull >> (64 - bits));
-  };
-  constexpr std::size_t ahead = 8;
-  for (std::size_t i = 0; i < n; ++i) {
-    // Over a million futures the states and the slots are out of cache: ask for those a
-    // few places ahead, so the misses overlap.
-    if (i + ahead < n)
-      if (auto const k = key(i + ahead)) {
-        __builtin_prefetch(reinterpret_cast<void const*>(k), 1);
-        if (slots) __builtin_prefetch(&slots[home(k)], 1);
+  if constexpr (!readable_in_place<R>) {
+    distinct_futures_into<T>(out, as_sized<T>(std::forward<R>(fs)), who, std::forward<Kept>(kept));
+  } else {
+    constexpr bool steal = !std::is_lvalue_reference_v<R> && !std::is_const_v<R> &&
+                           is_future_vector_v<std::remove_cvref_t<R>>;
+    auto const n = static_cast<std::size_t>(std::ranges::size(fs));
+    auto const it = std::ranges::begin(fs);
+    out.reserve(n);
+    int const bits = std::bit_width(n < 2 ? std::size_t{1} : n * 2 - 1);  // load factor <= 1/2
+    std::size_t const mask = (std::size_t{1} << bits) - 1;
+    large_array<std::uintptr_t> const slots(n < 2 ? 0 : mask + 1);  // zeroed
+    auto const key = [&](std::size_t i) noexcept {
+      return reinterpret_cast<std::uintptr_t>(state_of(static_cast<future<T> const&>(it[i])));
+    };
+    auto const home = [&](std::uintptr_t k) noexcept {
+      return static_cast<std::size_t>((k >> 4) * 0x9E3779B97F4A7C15ull >> (64 - bits));
+    };
+    constexpr std::size_t ahead = 8;
+    for (std::size_t i = 0; i < n; ++i) {
+      // Over a million futures the states and the slots are out of cache: ask for those a
+      // few places ahead, so the misses overlap.
+      if (i + ahead < n)
+        if (auto const k = key(i + ahead)) {
+          __builtin_prefetch(reinterpret_cast<void const*>(k), 1);
+          if (slots) __builtin_prefetch(&slots[home(k)], 1);
+        }
+      auto const k = key(i);
+      if (!k) throw invalid_state_error(std::string(who) + ": a future has no state");
+      if (slots) {
+        auto h = home(k);
+        for (; slots[h] && slots[h] != k; h = (h + 1) & mask) {
+        }
+        if (slots[h]) continue;  // seen before
+        slots[h] = k;
       }
-    auto const k = key(i);
-    if (!k) throw invalid_state_error(std::string(who) + ": a future has no state");
-    if (slots) {
-      auto h = home(k);
-      for (; slots[h] && slots[h] != k; h = (h + 1) & mask) {
-      }
-      if (slots[h]) continue;  // seen before
-      slots[h] = k;
+      if constexpr (steal)
+        out.push_back(std::move(it[i]));
+      else
+        out.push_back(it[i]);
+      kept(std::as_const(out.back()), out.size() - 1);
     }
-    if constexpr (steal)
-      out.push_back(std::move(it[i]));
-    else
-      out.push_back(it[i]);
-    kept(std::as_const(out.back()), out.size() - 1);
   }
 }
 
@@ -306,8 +314,7 @@ void distinct_futures_into(future_vector<T>& out, R&& fs, char const* who, Kept&
 template <class T, class R>
 future_vector<T> distinct_futures(R&& fs, char const* who) {
   future_vector<T> out;
-  auto&& sized = as_sized<T>(std::forward<R>(fs));
-  distinct_futures_into<T>(out, std::forward<decltype(sized)>(sized), who);
+  distinct_futures_into<T>(out, std::forward<R>(fs), who);
   return out;
 }
 

@@ -105,6 +105,15 @@ settled_value_t<T> read_settled(state_base* s) {
   }
 }
 
+/// What one finished child contributes: its value (plain gather) or its outcome (settled).
+template <bool Settled, class T>
+auto read_child(state_base* s) {
+  if constexpr (Settled)
+    return read_settled<T>(s);
+  else
+    return read_value<T>(s);
+}
+
 class gather_core;
 
 /// One per child, in the gather's allocation: the node on the child's done list and one
@@ -272,10 +281,7 @@ class gather_tuple_state final
   }
   template <std::size_t... I>
   result_type build(std::index_sequence<I...>) {
-    if constexpr (Settled)
-      return result_type{read_settled<T>(child(I))...};
-    else
-      return result_type{read_value<T>(child(I))...};
+    return result_type{read_child<Settled, T>(child(I))...};
   }
 };
 
@@ -328,12 +334,9 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
   bool read_now(state_base& f) noexcept {
     if (!f.done() || f.is_loop_bound() || (!Settled && f.status() != value)) return false;
     try {
-      if constexpr (Settled) {
+      if constexpr (!std::is_void_v<result_type>) {  // a plain void gather keeps nothing
         if (prefix_.empty()) prefix_.reserve(n_);
-        prefix_.push_back(read_settled<T>(&f));
-      } else if constexpr (!std::is_void_v<result_type>) {
-        if (prefix_.empty()) prefix_.reserve(n_);
-        prefix_.push_back(read_value<T>(&f));
+        prefix_.push_back(read_child<Settled, T>(&f));
       }
     } catch (...) {
       copy_error_ = std::current_exception();
@@ -353,12 +356,7 @@ class gather_range_state final : public follows_loop<gather_range_result_t<Settl
       } else {
         result_type r = std::move(prefix_);
         r.reserve(n_);
-        for (std::size_t i = 0; i < size(); ++i) {
-          if constexpr (Settled)
-            r.push_back(read_settled<T>(child(i)));
-          else
-            r.push_back(read_value<T>(child(i)));
-        }
+        for (std::size_t i = 0; i < size(); ++i) r.push_back(read_child<Settled, T>(child(i)));
         this->try_set_value(std::move(r));
       }
     } catch (...) {
